@@ -1,0 +1,40 @@
+# mutualaid: `make run` serves the demo site, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/mutualaid migrate --noinput
+	$(BIN)/mutualaid demo --if-empty
+	$(BIN)/mutualaid serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check mutualaid tests bench
+	$(BIN)/mutualaid check
+	$(BIN)/mutualaid makemigrations --check --dry-run
+	$(BIN)/pytest -n 2
+
+bench: setup
+	$(BIN)/python bench/search.py
+
+lint: setup
+	$(BIN)/ruff check mutualaid tests bench
+	$(BIN)/ruff format --check mutualaid tests bench
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,1 @@
+"""mutualaid: one directory of mutual-aid meetings across fellowships."""

@@ -1,0 +1,323 @@
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.text import slugify
+
+from mutualaid.lib import schedule, vocabulary
+
+
+class Approach(models.TextChoices):
+    TWELVE_STEP = "twelve_step", "Twelve-step"
+    SECULAR = "secular", "Secular / skills-based"
+    FAMILY = "family", "Family and friends"
+
+
+class Fellowship(models.Model):
+    code = models.CharField(max_length=40, unique=True, help_text="Short code, e.g. AA, NA, SMART")
+    name = models.CharField(max_length=120, unique=True)
+    approach = models.CharField(max_length=20, choices=Approach.choices)
+    audience = models.CharField(max_length=300, help_text="Who it is for, in plain words")
+    covers = models.CharField(
+        max_length=200,
+        help_text="Comma-separated: alcohol, drugs, cocaine, crystal_meth, cannabis, gambling, "
+        "eating, sex_love, other_behaviours, affected_others",
+    )
+    description = models.TextField(blank=True)
+    website = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def covers_list(self) -> list[str]:
+        return [c.strip() for c in self.covers.split(",") if c.strip()]
+
+
+class SourceFormat(models.TextChoices):
+    MEETING_GUIDE = "meeting-guide", "Meeting Guide JSON"
+    BMLT = "bmlt", "BMLT GetSearchResults JSON"
+    TSML_CSV = "tsml-csv", "TSML CSV/TSV"
+    MANUAL = "manual", "Entered by hand"
+    DEMO = "demo", "Demo data"
+
+
+class Source(models.Model):
+    """One feed of meetings: a URL or a file, in one format."""
+
+    name = models.CharField(max_length=120, unique=True)
+    format = models.CharField(max_length=20, choices=SourceFormat.choices)
+    location = models.CharField(max_length=500, blank=True, help_text="URL or file path")
+    default_timezone = models.CharField(max_length=64, blank=True)
+    fellowship = models.ForeignKey(Fellowship, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportRun(models.Model):
+    """One import of a source: what it changed and which rows it rejected."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+class Mode(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    ONLINE = "online", "Online"
+    HYBRID = "hybrid", "Hybrid"
+    INACTIVE = "inactive", "Temporarily closed"
+
+
+class Frequency(models.TextChoices):
+    WEEKLY = schedule.WEEKLY, "Weekly"
+    FORTNIGHTLY = schedule.FORTNIGHTLY, "Fortnightly"
+    MONTHLY = schedule.MONTHLY, "Monthly (nth weekday)"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    RESTRICTED = "restricted", "Restricted to one organisation"
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", "Listed"
+    REMOVED = "removed", "Removed from its feed"
+
+
+def _pack(tokens) -> str:
+    """Token lists are stored as ',a,b,' so that '%,a,%' matches whole tokens on any database."""
+    unique = sorted({t for t in tokens if t})
+    return f",{','.join(unique)}," if unique else ""
+
+
+def _unpack(packed: str) -> list[str]:
+    return [t for t in packed.split(",") if t]
+
+
+class MeetingQuerySet(models.QuerySet):
+    def listed(self):
+        return self.filter(status=Status.ACTIVE)
+
+    def visible_to(self, organisation_ids=()):
+        """Public meetings, plus restricted ones of the viewer's own organisations."""
+        visible = models.Q(visibility=Visibility.PUBLIC)
+        if organisation_ids:
+            visible |= models.Q(visibility=Visibility.RESTRICTED, organisation_id__in=list(organisation_ids))
+        return self.filter(visible)
+
+
+class Meeting(models.Model):
+    fellowship = models.ForeignKey(Fellowship, on_delete=models.PROTECT, related_name="meetings")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    group_name = models.CharField(max_length=200, blank=True)
+
+    # Schedule: local wall-clock time in an IANA zone. weekday: 0 = Monday (Python).
+    # A null weekday means "by appointment": listed, never in day or upcoming searches.
+    weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    start_time = models.TimeField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    timezone = models.CharField(max_length=64)
+    frequency = models.CharField(max_length=12, choices=Frequency.choices, default=Frequency.WEEKLY)
+    month_week = models.SmallIntegerField(null=True, blank=True, help_text="Monthly: 1-5, or -1 for last")
+    series_anchor = models.DateField(null=True, blank=True, help_text="Fortnightly: a date it is held")
+    # Derived from weekday + start_time on save, for indexed range filters and ordering.
+    start_minute = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    week_minute = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.IN_PERSON)
+
+    location_name = models.CharField(max_length=200, blank=True)
+    street_address = models.CharField(max_length=300, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    region = models.CharField(max_length=120, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=80, blank=True)
+    formatted_address = models.CharField(max_length=400, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    approximate = models.BooleanField(default=False, help_text="Location is only approximate")
+    location_notes = models.TextField(blank=True)
+
+    conference_url = models.URLField(max_length=500, blank=True)
+    conference_url_notes = models.TextField(blank=True)
+    conference_phone = models.CharField(max_length=100, blank=True)
+    conference_phone_notes = models.TextField(blank=True)
+
+    type_codes = models.CharField(max_length=600, blank=True, help_text="Canonical type keys, packed")
+    language_codes = models.CharField(max_length=120, blank=True, help_text="ISO 639-1 codes, packed")
+    notes = models.TextField(blank=True)
+
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings")
+    source_ref = models.CharField(max_length=200, blank=True, help_text="The meeting's id in its source")
+    feed_updated_at = models.DateTimeField(null=True, blank=True)
+    last_verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    organisation = models.ForeignKey(
+        "accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="meetings"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["weekday", "start_time", "name"]
+        indexes = [
+            # Measured in bench/search.py: the day + bounding-box pre-filter, with the
+            # start minute in the index so time windows are checked without row reads.
+            models.Index(fields=["weekday", "latitude", "longitude", "start_minute"], name="meeting_day_geo"),
+            models.Index(fields=["week_minute"], name="meeting_week_minute"),
+            models.Index(fields=["source", "source_ref"], name="meeting_source_ref"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(weekday__gte=0, weekday__lte=6) | models.Q(weekday__isnull=True), name="meeting_weekday_0_6"),
+            models.CheckConstraint(
+                condition=models.Q(visibility="public") | models.Q(organisation__isnull=False),
+                name="meeting_restricted_has_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # --- derived values -------------------------------------------------------------
+
+    def clean(self):
+        errors = {}
+        try:
+            schedule.zone(self.timezone)
+        except ValueError as exc:
+            errors["timezone"] = str(exc)
+        if (self.weekday is None) != (self.start_time is None):
+            errors["start_time"] = "a meeting needs both a day and a start time, or neither"
+        if self.latitude is not None or self.longitude is not None:
+            if self.latitude is None or self.longitude is None:
+                errors["latitude"] = "give both latitude and longitude, or neither"
+            elif not (-90 <= self.latitude <= 90 and -180 <= self.longitude <= 180):
+                errors["latitude"] = "coordinates out of range"
+        try:
+            self.recurrence  # noqa: B018 - validates frequency/month_week/series_anchor
+        except ValueError as exc:
+            errors["frequency"] = str(exc)
+        if self.visibility == Visibility.RESTRICTED and not self.organisation_id:
+            errors["organisation"] = "a restricted meeting belongs to one organisation"
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.refresh_derived()
+        if not self.slug:
+            self.slug = self.unique_slug(self.name)
+        super().save(*args, **kwargs)
+
+    def refresh_derived(self) -> None:
+        if self.weekday is not None and self.start_time is not None:
+            self.start_minute = self.start_time.hour * 60 + self.start_time.minute
+            self.week_minute = schedule.minute_of_week(self.weekday, self.start_time)
+        else:
+            self.start_minute = self.week_minute = None
+
+    @classmethod
+    def unique_slug(cls, text: str, *, exclude_pk=None) -> str:
+        base = slugify(text)[:200] or "meeting"
+        slug, n = base, 1
+        taken = cls.objects.filter(slug__startswith=base)
+        if exclude_pk:
+            taken = taken.exclude(pk=exclude_pk)
+        existing = set(taken.values_list("slug", flat=True))
+        while slug in existing:
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    @property
+    def types(self) -> list[str]:
+        return _unpack(self.type_codes)
+
+    @types.setter
+    def types(self, keys) -> None:
+        self.type_codes = _pack(keys)
+
+    @property
+    def languages(self) -> list[str]:
+        return _unpack(self.language_codes)
+
+    @languages.setter
+    def languages(self, codes) -> None:
+        self.language_codes = _pack(codes)
+
+    @property
+    def type_labels(self) -> list[str]:
+        known = vocabulary.meeting_types()
+        return [known[k].label for k in self.types if k in known]
+
+    @property
+    def meeting_guide_types(self) -> list[str]:
+        return vocabulary.to_meeting_guide_codes(self.types, self.languages)
+
+    @property
+    def zoneinfo(self) -> ZoneInfo:
+        return schedule.zone(self.timezone)
+
+    @property
+    def recurrence(self) -> schedule.Recurrence:
+        return schedule.Recurrence(self.frequency, nth=self.month_week, anchor=self.series_anchor)
+
+    @property
+    def end_time(self) -> time | None:
+        if self.start_time is None:
+            return None
+        end = datetime.combine(datetime(2000, 1, 1), self.start_time) + timedelta(minutes=self.duration_minutes)
+        return end.time()
+
+    @property
+    def weekday_name(self) -> str:
+        return schedule.DAY_NAMES[self.weekday] if self.weekday is not None else ""
+
+    @property
+    def schedule_text(self) -> str:
+        if self.weekday is None:
+            return "By appointment"
+        return f"{self.recurrence.describe(self.weekday).capitalize()}, {self.start_time:%H:%M}"
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+    @property
+    def address(self) -> str:
+        if self.formatted_address:
+            return self.formatted_address
+        return ", ".join(p for p in [self.street_address, self.city, self.postcode] if p)
+
+    def next_start(self, now: datetime) -> datetime | None:
+        if self.weekday is None or self.start_time is None:
+            return None
+        return schedule.next_occurrence(
+            weekday=self.weekday, start=self.start_time, tz=self.zoneinfo, now=now, recurrence=self.recurrence
+        )
