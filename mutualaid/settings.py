@@ -137,3 +137,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Place names resolve offline; ambiguous names ("Richmond") prefer these countries.
+GAZETTEER_COUNTRIES = env_list("GAZETTEER_COUNTRIES", "GB")

@@ -82,6 +82,9 @@ class ImportRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M}"
+
 
 class Mode(models.TextChoices):
     IN_PERSON = "in_person", "In person"

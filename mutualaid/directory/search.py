@@ -1,0 +1,318 @@
+"""The one meeting search: the CLI, the web pages and the API all call `search()`.
+
+Plan of a query (measured in bench/search.py):
+1. plain filters (listed, visible to the viewer, fellowship, types, language, mode, text,
+   weekday, start-minute window) and, near a point, a bounding box that the
+   (weekday, latitude, longitude, start_minute) index answers;
+2. the exact great-circle distance in SQL on the rows that pass the box;
+3. ordering by distance, by week order, or by next start ("upcoming"). Next start is
+   ordered in SQL by minutes-until-start on the local wall clock of each meeting's zone,
+   then made exact (DST, fortnightly and monthly schedules) in Python on a small prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.utils import timezone as dj_timezone
+
+from mutualaid.lib import geo, schedule, vocabulary
+
+from .models import Approach, Meeting, Mode
+
+DEFAULT_RADIUS_KM = 25.0
+MAX_LIMIT = 500
+# What a person means by "in person" or "online": a hybrid meeting is both.
+MODE_EXPANSION = {
+    Mode.IN_PERSON: {Mode.IN_PERSON, Mode.HYBRID},
+    Mode.ONLINE: {Mode.ONLINE, Mode.HYBRID},
+    Mode.HYBRID: {Mode.HYBRID},
+    Mode.INACTIVE: {Mode.INACTIVE},
+}
+DEFAULT_MODES = (Mode.IN_PERSON, Mode.ONLINE, Mode.HYBRID)
+SORTS = ("distance", "start", "week")
+GRACE_MINUTES = int(schedule.STARTED_GRACE.total_seconds() // 60)
+# Wall-clock minutes and real minutes differ by at most a DST shift; this covers any zone.
+DST_MARGIN = timedelta(minutes=120)
+
+
+class SearchError(ValueError):
+    """A search parameter a person got wrong; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    near: tuple[float, float] | None = None
+    radius_km: float = DEFAULT_RADIUS_KM
+    weekdays: tuple[int, ...] = ()
+    start_after: time | None = None  # inclusive
+    start_before: time | None = None  # exclusive; before < after wraps past midnight
+    types: tuple[str, ...] = ()  # canonical keys, all required
+    fellowships: tuple[str, ...] = ()  # fellowship codes, any
+    approaches: tuple[str, ...] = ()
+    modes: tuple[str, ...] = DEFAULT_MODES
+    languages: tuple[str, ...] = ()  # ISO 639-1, any
+    text: str = ""
+    upcoming: bool = False
+    now: datetime | None = None
+    viewer_timezone: str | None = None
+    sort: str | None = None
+    limit: int = 50
+    offset: int = 0
+    organisation_ids: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if self.near is not None:
+            try:
+                geo.validate_point(*self.near)
+                geo.validate_radius(self.radius_km)
+            except (TypeError, ValueError) as exc:
+                raise SearchError(str(exc)) from None
+        for day in self.weekdays:
+            if day not in range(7):
+                raise SearchError(f"weekday must be 0 (Monday) .. 6 (Sunday), got {day!r}")
+        known_types = vocabulary.meeting_types()
+        for key in self.types:
+            if key not in known_types:
+                raise SearchError(f"unknown meeting type {key!r}")
+        for approach in self.approaches:
+            if approach not in Approach.values:
+                raise SearchError(f"unknown approach {approach!r} (use {', '.join(Approach.values)})")
+        for mode in self.modes:
+            if mode not in Mode.values:
+                raise SearchError(f"unknown attendance mode {mode!r} (use {', '.join(Mode.values)})")
+        for code in self.languages:
+            if code not in vocabulary.languages():
+                raise SearchError(f"unknown language {code!r}")
+        if self.now is not None and self.now.tzinfo is None:
+            raise SearchError("now must include a UTC offset, e.g. 2026-03-29T18:00:00+01:00")
+        if self.viewer_timezone:
+            try:
+                schedule.zone(self.viewer_timezone)
+            except ValueError as exc:
+                raise SearchError(str(exc)) from None
+        if self.sort is not None and self.sort not in SORTS:
+            raise SearchError(f"unknown sort {self.sort!r} (use {', '.join(SORTS)})")
+        if self.sort == "distance" and self.near is None:
+            raise SearchError("sorting by distance needs a place or a point to measure from")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise SearchError(f"limit must be 1..{MAX_LIMIT}, got {self.limit}")
+        if self.offset < 0:
+            raise SearchError("offset must not be negative")
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort:
+            return self.sort
+        if self.upcoming:
+            return "start"
+        return "distance" if self.near else "week"
+
+    @property
+    def allowed_modes(self) -> set[str]:
+        allowed: set[str] = set()
+        for mode in self.modes:
+            allowed |= MODE_EXPANSION[Mode(mode)]
+        return allowed
+
+
+@dataclass
+class SearchResult:
+    meeting: Meeting
+    distance_km: float | None
+    next_start: datetime | None  # in the meeting's own zone
+
+    def next_start_in(self, zone_name: str | None) -> datetime | None:
+        if self.next_start is None or not zone_name:
+            return self.next_start
+        return self.next_start.astimezone(ZoneInfo(zone_name))
+
+    def as_dict(self, viewer_timezone: str | None = None) -> dict:
+        m = self.meeting
+        data = {
+            "id": m.pk,
+            "source_id": m.source_ref or None,
+            "slug": m.slug,
+            "name": m.name,
+            "fellowship": m.fellowship.code,
+            "weekday": m.weekday_name or None,
+            "schedule": m.schedule_text,
+            "start_time": m.start_time.strftime("%H:%M") if m.start_time else None,
+            "end_time": m.end_time.strftime("%H:%M") if m.end_time else None,
+            "timezone": m.timezone,
+            "next_start": self.next_start.isoformat() if self.next_start else None,
+            "mode": m.mode,
+            "types": m.meeting_guide_types,
+            "location": m.location_name or None,
+            "address": m.address or None,
+            "city": m.city or None,
+            "postcode": m.postcode or None,
+            "lat": m.latitude,
+            "lng": m.longitude,
+            "approximate": m.approximate,
+            "distance_km": round(self.distance_km, 3) if self.distance_km is not None else None,
+            "conference_url": m.conference_url or None,
+            "conference_phone": m.conference_phone or None,
+        }
+        if viewer_timezone:
+            viewer = self.next_start_in(viewer_timezone)
+            data["next_start_viewer"] = viewer.isoformat() if viewer else None
+        return data
+
+
+@dataclass
+class SearchResults:
+    query: SearchQuery
+    count: int
+    results: list[SearchResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        tz = self.query.viewer_timezone
+        return {"count": self.count, "results": [r.as_dict(tz) for r in self.results]}
+
+
+def search(query: SearchQuery) -> SearchResults:
+    now = query.now or dj_timezone.now()
+    qs = filtered_meetings(query)
+    count = qs.count()
+    need = query.offset + query.limit
+    sort = query.effective_sort
+    if sort == "start":
+        page = _by_next_start(qs, now=now, need=need)[query.offset : need]
+        return SearchResults(query, count, page)
+    if sort == "distance":
+        qs = qs.order_by(F("distance_km").asc(nulls_last=True), "week_minute", "pk")
+    else:
+        qs = qs.order_by(F("week_minute").asc(nulls_last=True), "name", "pk")
+    page = [
+        SearchResult(m, getattr(m, "distance_km", None), m.next_start(now))
+        for m in qs.select_related("fellowship")[query.offset : need]
+    ]
+    return SearchResults(query, count, page)
+
+
+def filtered_meetings(query: SearchQuery) -> QuerySet[Meeting]:
+    """Every listed meeting the query matches, annotated with distance_km when near a point."""
+    qs = Meeting.objects.listed().visible_to(query.organisation_ids)
+    allowed = query.allowed_modes
+    qs = qs.filter(mode__in=sorted(allowed))
+    if query.fellowships:
+        qs = qs.filter(fellowship__code__in=list(query.fellowships))
+    if query.approaches:
+        qs = qs.filter(fellowship__approach__in=list(query.approaches))
+    for key in query.types:
+        qs = qs.filter(type_codes__contains=f",{key},")
+    if query.languages:
+        any_language = Q()
+        for code in query.languages:
+            any_language |= Q(language_codes__contains=f",{code},")
+        qs = qs.filter(any_language)
+    for word in query.text.split():
+        qs = qs.filter(
+            Q(name__icontains=word)
+            | Q(group_name__icontains=word)
+            | Q(location_name__icontains=word)
+            | Q(city__icontains=word)
+            | Q(notes__icontains=word)
+        )
+    qs = qs.filter(_time_filter(query))
+    if query.near is not None:
+        qs = _near(qs, query, online_allowed=Mode.ONLINE in allowed)
+    return qs
+
+
+def _time_filter(query: SearchQuery) -> Q:
+    timed = query.upcoming or query.start_after is not None or query.start_before is not None
+    days = sorted(set(query.weekdays)) if query.weekdays else list(range(7))
+    # Always name the days: it lets the (weekday, ...) index serve every query.
+    condition = Q(weekday__in=days)
+    if not query.weekdays and not timed:
+        condition |= Q(weekday__isnull=True)  # "by appointment" meetings
+    after = _minutes(query.start_after)
+    before = _minutes(query.start_before)
+    if after is not None and before is not None and before <= after:
+        condition &= Q(start_minute__gte=after) | Q(start_minute__lt=before)
+    else:
+        if after is not None:
+            condition &= Q(start_minute__gte=after)
+        if before is not None:
+            condition &= Q(start_minute__lt=before)
+    return condition
+
+
+def _minutes(value: time | None) -> int | None:
+    return None if value is None else value.hour * 60 + value.minute
+
+
+def distance_expression(lat: float, lng: float):
+    """Haversine distance in km from a fixed point, as SQL both databases evaluate natively."""
+    import math
+
+    lat_r, lng_r = math.radians(lat), math.radians(lng)
+    half_dlat = (Radians(F("latitude")) - Value(lat_r)) / Value(2.0)
+    half_dlng = (Radians(F("longitude")) - Value(lng_r)) / Value(2.0)
+    a = Power(Sin(half_dlat), 2) + Value(math.cos(lat_r)) * Cos(Radians(F("latitude"))) * Power(Sin(half_dlng), 2)
+    return Value(2.0 * geo.EARTH_RADIUS_KM) * ASin(Sqrt(a))
+
+
+def _near(qs: QuerySet[Meeting], query: SearchQuery, *, online_allowed: bool) -> QuerySet[Meeting]:
+    lat, lng = query.near
+    in_box = Q()
+    for min_lat, max_lat, min_lng, max_lng in geo.bounding_boxes(lat, lng, query.radius_km):
+        in_box |= Q(latitude__range=(min_lat, max_lat), longitude__range=(min_lng, max_lng))
+    physical = in_box & ~Q(mode=Mode.ONLINE)
+    qs = qs.filter(physical | Q(mode=Mode.ONLINE) if online_allowed else physical)
+    qs = qs.annotate(
+        distance_km=Case(
+            When(mode=Mode.ONLINE, then=Value(None, output_field=FloatField())),
+            default=distance_expression(lat, lng),
+            output_field=FloatField(),
+        )
+    )
+    within = Q(distance_km__lte=query.radius_km)
+    return qs.filter(within | Q(mode=Mode.ONLINE) if online_allowed else within)
+
+
+def _local_minute_of_week(now: datetime, zone_name: str) -> int:
+    local = now.astimezone(schedule.zone(zone_name))
+    return schedule.minute_of_week(local.weekday(), local.time())
+
+
+def _by_next_start(qs: QuerySet[Meeting], *, now: datetime, need: int) -> list[SearchResult]:
+    """The first `need` meetings by exact next start, reading only a short prefix in SQL order."""
+    zones = sorted(qs.order_by().values_list("timezone", flat=True).distinct())
+    if not zones:
+        return []
+    if len(zones) == 1:
+        now_minute = Value(_local_minute_of_week(now, zones[0]))
+    else:
+        now_minute = Case(
+            *[When(timezone=z, then=Value(_local_minute_of_week(now, z))) for z in zones],
+            output_field=IntegerField(),
+        )
+    soon_key = (F("week_minute") + Value(schedule.MINUTES_PER_WEEK + GRACE_MINUTES) - now_minute) % Value(
+        schedule.MINUTES_PER_WEEK
+    )
+    ordered = (
+        qs.annotate(soon_key=soon_key)
+        .order_by("soon_key", "pk")
+        .select_related("fellowship")
+    )
+    found: list[SearchResult] = []
+    fetched, batch = 0, max(2 * need, 50)
+    while True:
+        rows = list(ordered[fetched : fetched + batch])
+        fetched += len(rows)
+        found += [SearchResult(m, getattr(m, "distance_km", None), m.next_start(now)) for m in rows]
+        found.sort(key=lambda r: (r.next_start, r.meeting.pk))
+        if len(rows) < batch:
+            return found
+        # No meeting further down the SQL order starts before this instant.
+        horizon = now + timedelta(minutes=rows[-1].soon_key - GRACE_MINUTES) - DST_MARGIN
+        if len(found) >= need and found[need - 1].next_start < horizon:
+            return found
+        batch *= 2
