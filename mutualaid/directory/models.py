@@ -127,7 +127,9 @@ class MeetingQuerySet(models.QuerySet):
         """Public meetings, plus restricted ones of the viewer's own organisations."""
         visible = models.Q(visibility=Visibility.PUBLIC)
         if organisation_ids:
-            visible |= models.Q(visibility=Visibility.RESTRICTED, organisation_id__in=list(organisation_ids))
+            visible |= models.Q(
+                visibility=Visibility.RESTRICTED, organisation_id__in=list(organisation_ids)
+            )
         return self.filter(visible)
 
 
@@ -144,8 +146,12 @@ class Meeting(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     timezone = models.CharField(max_length=64)
     frequency = models.CharField(max_length=12, choices=Frequency.choices, default=Frequency.WEEKLY)
-    month_week = models.SmallIntegerField(null=True, blank=True, help_text="Monthly: 1-5, or -1 for last")
-    series_anchor = models.DateField(null=True, blank=True, help_text="Fortnightly: a date it is held")
+    month_week = models.SmallIntegerField(
+        null=True, blank=True, help_text="Monthly: 1-5, or -1 for last"
+    )
+    series_anchor = models.DateField(
+        null=True, blank=True, help_text="Fortnightly: a date it is held"
+    )
     # Derived from weekday + start_time on save, for indexed range filters and ordering.
     start_minute = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     week_minute = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -169,20 +175,34 @@ class Meeting(models.Model):
     conference_phone = models.CharField(max_length=100, blank=True)
     conference_phone_notes = models.TextField(blank=True)
 
-    type_codes = models.CharField(max_length=600, blank=True, help_text="Canonical type keys, packed")
-    language_codes = models.CharField(max_length=120, blank=True, help_text="ISO 639-1 codes, packed")
+    type_codes = models.CharField(
+        max_length=600, blank=True, help_text="Canonical type keys, packed"
+    )
+    language_codes = models.CharField(
+        max_length=120, blank=True, help_text="ISO 639-1 codes, packed"
+    )
     notes = models.TextField(blank=True)
 
-    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings")
-    source_ref = models.CharField(max_length=200, blank=True, help_text="The meeting's id in its source")
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings"
+    )
+    source_ref = models.CharField(
+        max_length=200, blank=True, help_text="The meeting's id in its source"
+    )
     feed_updated_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    visibility = models.CharField(max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC)
+    visibility = models.CharField(
+        max_length=12, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
     organisation = models.ForeignKey(
-        "accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="meetings"
+        "accounts.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="meetings",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
 
@@ -193,12 +213,17 @@ class Meeting(models.Model):
         indexes = [
             # Measured in bench/search.py: the day + bounding-box pre-filter, with the
             # start minute in the index so time windows are checked without row reads.
-            models.Index(fields=["weekday", "latitude", "longitude", "start_minute"], name="meeting_day_geo"),
+            models.Index(
+                fields=["weekday", "latitude", "longitude", "start_minute"], name="meeting_day_geo"
+            ),
             models.Index(fields=["week_minute"], name="meeting_week_minute"),
             models.Index(fields=["source", "source_ref"], name="meeting_source_ref"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(weekday__gte=0, weekday__lte=6) | models.Q(weekday__isnull=True), name="meeting_weekday_0_6"),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6) | models.Q(weekday__isnull=True),
+                name="meeting_weekday_0_6",
+            ),
             models.CheckConstraint(
                 condition=models.Q(visibility="public") | models.Q(organisation__isnull=False),
                 name="meeting_restricted_has_organisation",
@@ -295,7 +320,9 @@ class Meeting(models.Model):
     def end_time(self) -> time | None:
         if self.start_time is None:
             return None
-        end = datetime.combine(datetime(2000, 1, 1), self.start_time) + timedelta(minutes=self.duration_minutes)
+        end = datetime.combine(datetime(2000, 1, 1), self.start_time) + timedelta(
+            minutes=self.duration_minutes
+        )
         return end.time()
 
     @property
@@ -322,5 +349,9 @@ class Meeting(models.Model):
         if self.weekday is None or self.start_time is None:
             return None
         return schedule.next_occurrence(
-            weekday=self.weekday, start=self.start_time, tz=self.zoneinfo, now=now, recurrence=self.recurrence
+            weekday=self.weekday,
+            start=self.start_time,
+            tz=self.zoneinfo,
+            now=now,
+            recurrence=self.recurrence,
         )

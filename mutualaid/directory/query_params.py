@@ -14,8 +14,12 @@ from .models import Approach, Fellowship, Mode
 from .search import DEFAULT_RADIUS_KM, SearchError, SearchQuery
 
 MODE_ALIASES = {
-    "in_person": Mode.IN_PERSON, "in-person": Mode.IN_PERSON, "inperson": Mode.IN_PERSON,
-    "online": Mode.ONLINE, "hybrid": Mode.HYBRID, "inactive": Mode.INACTIVE,
+    "in_person": Mode.IN_PERSON,
+    "in-person": Mode.IN_PERSON,
+    "inperson": Mode.IN_PERSON,
+    "online": Mode.ONLINE,
+    "hybrid": Mode.HYBRID,
+    "inactive": Mode.INACTIVE,
     "temporarily_closed": Mode.INACTIVE,
 }
 
@@ -33,7 +37,11 @@ def parse_fellowships(codes) -> tuple[str, ...]:
         code = known.get(raw.strip().upper())
         if code is None:
             close = difflib.get_close_matches(raw.strip().upper(), list(known), n=3, cutoff=0.5)
-            hint = f" (did you mean {', '.join(close)}?)" if close else f" (known: {', '.join(sorted(known))})"
+            hint = (
+                f" (did you mean {', '.join(close)}?)"
+                if close
+                else f" (known: {', '.join(sorted(known))})"
+            )
             raise _fail("fellowship", f"unknown fellowship code {raw!r}{hint}")
         result.append(code)
     return tuple(result)
@@ -45,7 +53,9 @@ def parse_now(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise _fail("now", f"expected ISO 8601 such as 2026-03-29T18:00:00+01:00, got {text!r}") from None
+        raise _fail(
+            "now", f"expected ISO 8601 such as 2026-03-29T18:00:00+01:00, got {text!r}"
+        ) from None
     if value.tzinfo is None:
         raise _fail("now", f"{text!r} needs a UTC offset, e.g. +00:00")
     return value
@@ -123,7 +133,9 @@ def build_query(
         mode_values.append(mode.value)
     for approach in approaches:
         if approach not in Approach.values:
-            raise _fail("approach", f"unknown approach {approach!r} (use {', '.join(Approach.values)})")
+            raise _fail(
+                "approach", f"unknown approach {approach!r} (use {', '.join(Approach.values)})"
+            )
     try:
         limit_n, offset_n = int(limit), int(offset)
     except (TypeError, ValueError):

@@ -81,10 +81,14 @@ class SearchQuery:
                 raise SearchError(f"unknown meeting type {key!r}")
         for approach in self.approaches:
             if approach not in Approach.values:
-                raise SearchError(f"unknown approach {approach!r} (use {', '.join(Approach.values)})")
+                raise SearchError(
+                    f"unknown approach {approach!r} (use {', '.join(Approach.values)})"
+                )
         for mode in self.modes:
             if mode not in Mode.values:
-                raise SearchError(f"unknown attendance mode {mode!r} (use {', '.join(Mode.values)})")
+                raise SearchError(
+                    f"unknown attendance mode {mode!r} (use {', '.join(Mode.values)})"
+                )
         for code in self.languages:
             if code not in vocabulary.languages():
                 raise SearchError(f"unknown language {code!r}")
@@ -255,7 +259,9 @@ def distance_expression(lat: float, lng: float):
     lat_r, lng_r = math.radians(lat), math.radians(lng)
     half_dlat = (Radians(F("latitude")) - Value(lat_r)) / Value(2.0)
     half_dlng = (Radians(F("longitude")) - Value(lng_r)) / Value(2.0)
-    a = Power(Sin(half_dlat), 2) + Value(math.cos(lat_r)) * Cos(Radians(F("latitude"))) * Power(Sin(half_dlng), 2)
+    a = Power(Sin(half_dlat), 2) + Value(math.cos(lat_r)) * Cos(Radians(F("latitude"))) * Power(
+        Sin(half_dlng), 2
+    )
     return Value(2.0 * geo.EARTH_RADIUS_KM) * ASin(Sqrt(a))
 
 
@@ -294,14 +300,10 @@ def _by_next_start(qs: QuerySet[Meeting], *, now: datetime, need: int) -> list[S
             *[When(timezone=z, then=Value(_local_minute_of_week(now, z))) for z in zones],
             output_field=IntegerField(),
         )
-    soon_key = (F("week_minute") + Value(schedule.MINUTES_PER_WEEK + GRACE_MINUTES) - now_minute) % Value(
-        schedule.MINUTES_PER_WEEK
-    )
-    ordered = (
-        qs.annotate(soon_key=soon_key)
-        .order_by("soon_key", "pk")
-        .select_related("fellowship")
-    )
+    soon_key = (
+        F("week_minute") + Value(schedule.MINUTES_PER_WEEK + GRACE_MINUTES) - now_minute
+    ) % Value(schedule.MINUTES_PER_WEEK)
+    ordered = qs.annotate(soon_key=soon_key).order_by("soon_key", "pk").select_related("fellowship")
     found: list[SearchResult] = []
     fetched, batch = 0, max(2 * need, 50)
     while True:

@@ -14,7 +14,9 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def bounding_boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float, float, float, float]]:
+def bounding_boxes(
+    lat: float, lng: float, radius_km: float
+) -> list[tuple[float, float, float, float]]:
     """(min_lat, max_lat, min_lng, max_lng) boxes that together contain the circle.
 
     Exact for a sphere (Bronshtein/Matuschek): one box normally, two when the circle
@@ -24,7 +26,9 @@ def bounding_boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float
     phi = math.radians(lat)
     min_phi, max_phi = phi - angular, phi + angular
     if min_phi <= -math.pi / 2 or max_phi >= math.pi / 2:
-        return [(max(-90.0, math.degrees(min_phi)), min(90.0, math.degrees(max_phi)), -180.0, 180.0)]
+        return [
+            (max(-90.0, math.degrees(min_phi)), min(90.0, math.degrees(max_phi)), -180.0, 180.0)
+        ]
     dlmb = math.asin(min(1.0, math.sin(angular) / math.cos(phi)))
     min_lng, max_lng = lng - math.degrees(dlmb), lng + math.degrees(dlmb)
     lat_lo, lat_hi = math.degrees(min_phi), math.degrees(max_phi)

@@ -28,6 +28,7 @@ WEEKLY, FORTNIGHTLY, MONTHLY = "weekly", "fortnightly", "monthly"
 
 # --- weekday numbering at the edges -------------------------------------------------
 
+
 def from_meeting_guide_day(day: int) -> int:
     """Meeting Guide 0 = Sunday ... 6 = Saturday -> Python weekday."""
     if not 0 <= day <= 6:
@@ -98,6 +99,7 @@ def minute_of_week(weekday: int, start: time) -> int:
 
 
 # --- recurrence ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Recurrence:
@@ -172,6 +174,7 @@ def parse_rrule(rule: str, *, anchor: date | None = None) -> tuple[int, Recurren
 
 
 # --- occurrences --------------------------------------------------------------------
+
 
 def localize(day: date, start: time, tz: ZoneInfo) -> datetime:
     """Wall-clock date and time in a zone as an aware datetime.

@@ -82,7 +82,9 @@ def resolve_type(text: str) -> MeetingType:
     Raises ValueError naming close matches when the type is unknown.
     """
     cleaned = text.strip()
-    found = meeting_types().get(cleaned.lower().replace("-", "_")) or type_from_meeting_guide(cleaned)
+    found = meeting_types().get(cleaned.lower().replace("-", "_")) or type_from_meeting_guide(
+        cleaned
+    )
     if found:
         return found
     import difflib

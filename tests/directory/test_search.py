@@ -20,6 +20,7 @@ CLUSTERS = [
 ZONES = ["Europe/London", "America/New_York", "Australia/Sydney"]
 FELLOWSHIPS = ["AA", "NA", "SMART", "ALANON"]
 
+
 def build_directory(rng: random.Random, n: int, org: Organisation) -> list[Meeting]:
     fellowships = {f.code: f for f in Fellowship.objects.filter(code__in=FELLOWSHIPS)}
     meetings = []
@@ -46,7 +47,10 @@ def build_directory(rng: random.Random, n: int, org: Organisation) -> list[Meeti
         if roll < 0.05:
             meeting.frequency, meeting.month_week = "monthly", rng.choice([1, 2, 3, 4, 5, -1])
         elif roll < 0.10:
-            meeting.frequency, meeting.series_anchor = "fortnightly", date(2026, 1, 5) + timedelta(days=rng.randrange(14))
+            meeting.frequency, meeting.series_anchor = (
+                "fortnightly",
+                date(2026, 1, 5) + timedelta(days=rng.randrange(14)),
+            )
             meeting.weekday = meeting.series_anchor.weekday()
         elif roll < 0.12:
             meeting.weekday = meeting.start_time = None  # by appointment
@@ -60,6 +64,7 @@ def build_directory(rng: random.Random, n: int, org: Organisation) -> list[Meeti
         meetings.append(meeting)
     Meeting.objects.bulk_create(meetings)
     return list(Meeting.objects.select_related("fellowship"))
+
 
 def brute_force(meetings, q: SearchQuery, now: datetime):
     """The search written the slow, obvious way."""
@@ -121,8 +126,11 @@ def brute_force(meetings, q: SearchQuery, now: datetime):
     elif sort == "distance":
         found.sort(key=lambda r: (r[1] is None, r[1] or 0, r[0].week_minute or 0, r[0].pk))
     else:
-        found.sort(key=lambda r: (r[0].week_minute is None, r[0].week_minute or 0, r[0].name, r[0].pk))
+        found.sort(
+            key=lambda r: (r[0].week_minute is None, r[0].week_minute or 0, r[0].name, r[0].pk)
+        )
     return found
+
 
 def random_query(rng: random.Random, org_id: int) -> SearchQuery:
     near = None
@@ -156,6 +164,7 @@ def random_query(rng: random.Random, org_id: int) -> SearchQuery:
         organisation_ids=(org_id,) if rng.random() < 0.3 else (),
     )
 
+
 # Instants around both DST changes on both sides of the Atlantic, plus ordinary ones.
 NOWS = [
     datetime(2026, 3, 7, 23, 0, tzinfo=UTC),
@@ -166,6 +175,7 @@ NOWS = [
     datetime(2026, 11, 28, 12, 31, tzinfo=UTC),
     datetime(2027, 1, 1, 0, 0, tzinfo=UTC),
 ]
+
 
 @pytest.mark.django_db
 def test_search_equals_brute_force_on_random_queries():
@@ -191,6 +201,7 @@ def test_search_equals_brute_force_on_random_queries():
         checked += len(got.results)
     assert checked > 1000  # the queries were not all empty
 
+
 @pytest.mark.django_db
 def test_upcoming_orders_across_zones_and_includes_just_started():
 
@@ -198,14 +209,25 @@ def test_upcoming_orders_across_zones_and_includes_just_started():
     just_started = make_meeting(name="Started 5 min ago", weekday=0, start_time=time(19, 0))
     too_late = make_meeting(name="Started 15 min ago", weekday=0, start_time=time(18, 50))
     new_york = make_meeting(
-        name="New York online", mode="online", latitude=None, longitude=None,
-        timezone="America/New_York", weekday=0, start_time=time(14, 30),
+        name="New York online",
+        mode="online",
+        latitude=None,
+        longitude=None,
+        timezone="America/New_York",
+        weekday=0,
+        start_time=time(14, 30),
     )
     tomorrow = make_meeting(name="Tuesday", weekday=1, start_time=time(7, 0))
     results = search(SearchQuery(upcoming=True, now=now, limit=10)).results
-    assert [r.meeting.pk for r in results] == [just_started.pk, new_york.pk, tomorrow.pk, too_late.pk]
+    assert [r.meeting.pk for r in results] == [
+        just_started.pk,
+        new_york.pk,
+        tomorrow.pk,
+        too_late.pk,
+    ]
     assert results[1].next_start.isoformat() == "2026-11-30T14:30:00-05:00"
     assert results[1].next_start_in("Europe/London").isoformat() == "2026-11-30T19:30:00+00:00"
+
 
 @pytest.mark.django_db
 def test_online_meetings_have_no_distance_and_join_near_searches():
@@ -217,9 +239,14 @@ def test_online_meetings_have_no_distance_and_join_near_searches():
     assert [r.meeting.pk for r in results] == [near.pk, online.pk]
     assert results[0].distance_km == pytest.approx(0.91, abs=0.02)
     assert results[1].distance_km is None
-    in_person_only = search(SearchQuery(near=(51.5074, -0.1278), radius_km=10, modes=("in_person",)))
+    in_person_only = search(
+        SearchQuery(near=(51.5074, -0.1278), radius_km=10, modes=("in_person",))
+    )
     assert [r.meeting.pk for r in in_person_only.results] == [near.pk]
-    assert far.pk not in {r.meeting.pk for r in search(SearchQuery(near=(51.5, -0.13), radius_km=100)).results}
+    assert far.pk not in {
+        r.meeting.pk for r in search(SearchQuery(near=(51.5, -0.13), radius_km=100)).results
+    }
+
 
 @pytest.mark.django_db
 def test_restricted_meetings_only_for_their_organisation():
@@ -229,23 +256,49 @@ def test_restricted_meetings_only_for_their_organisation():
     inside = make_meeting(name="Inside", visibility="restricted", organisation=prison)
     assert search(SearchQuery()).count == 0
     assert search(SearchQuery(organisation_ids=(other.pk,))).count == 0
-    assert [r.meeting.pk for r in search(SearchQuery(organisation_ids=(prison.pk,))).results] == [inside.pk]
+    assert [r.meeting.pk for r in search(SearchQuery(organisation_ids=(prison.pk,))).results] == [
+        inside.pk
+    ]
+
 
 @pytest.mark.django_db
 def test_result_dict_shape():
 
-    make_meeting(name="Women's step", types=["women", "step_study"], source_ref="abc-1", postcode="SW1A 1AA")
-    data = search(SearchQuery(near=(51.5074, -0.1278), now=datetime(2026, 11, 28, tzinfo=UTC))).as_dict()
+    make_meeting(
+        name="Women's step", types=["women", "step_study"], source_ref="abc-1", postcode="SW1A 1AA"
+    )
+    data = search(
+        SearchQuery(near=(51.5074, -0.1278), now=datetime(2026, 11, 28, tzinfo=UTC))
+    ).as_dict()
     assert data["count"] == 1
     row = data["results"][0]
-    assert {"id", "source_id", "slug", "name", "fellowship", "weekday", "start_time", "end_time", "timezone",
-            "next_start", "mode", "types", "location", "address", "city", "postcode", "lat", "lng",
-            "distance_km"} <= set(row)
+    assert {
+        "id",
+        "source_id",
+        "slug",
+        "name",
+        "fellowship",
+        "weekday",
+        "start_time",
+        "end_time",
+        "timezone",
+        "next_start",
+        "mode",
+        "types",
+        "location",
+        "address",
+        "city",
+        "postcode",
+        "lat",
+        "lng",
+        "distance_km",
+    } <= set(row)
     assert row["weekday"] == "Monday"
     assert row["types"] == ["ST", "W", "EN"]
     assert row["next_start"] == "2026-11-30T19:00:00+00:00"
     assert row["source_id"] == "abc-1"
     assert row["end_time"] == "20:00"
+
 
 @pytest.mark.parametrize(
     "kwargs,message",
@@ -264,6 +317,7 @@ def test_result_dict_shape():
 def test_bad_queries_are_refused_with_a_reason(kwargs, message):
     with pytest.raises(SearchError, match=message):
         SearchQuery(**kwargs)
+
 
 def test_schedule_minute_of_week_matches_model_convention():
     assert schedule.minute_of_week(6, time(23, 59)) == schedule.MINUTES_PER_WEEK - 1

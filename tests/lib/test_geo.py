@@ -22,10 +22,19 @@ def test_bounding_box_contains_every_point_of_the_circle():
             bearing, dist = rng.uniform(0, 2 * math.pi), rng.uniform(0, radius * 0.999)
             d = dist / geo.EARTH_RADIUS_KM
             p1, l1 = math.radians(lat), math.radians(lng)
-            p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(bearing))
-            l2 = l1 + math.atan2(math.sin(bearing) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2))
+            p2 = math.asin(
+                math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(bearing)
+            )
+            l2 = l1 + math.atan2(
+                math.sin(bearing) * math.sin(d) * math.cos(p1),
+                math.cos(d) - math.sin(p1) * math.sin(p2),
+            )
             plat, plng = math.degrees(p2), (math.degrees(l2) + 540) % 360 - 180
-            assert any(a <= plat <= b and c <= plng <= e for a, b, c, e in boxes), (lat, lng, radius)
+            assert any(a <= plat <= b and c <= plng <= e for a, b, c, e in boxes), (
+                lat,
+                lng,
+                radius,
+            )
 
 
 def test_bounding_box_splits_at_antimeridian():

@@ -92,13 +92,17 @@ def test_meeting_that_started_nine_minutes_ago_is_still_next():
         2026, 6, 1, 19, 0, tzinfo=LONDON
     )
     later = now + timedelta(minutes=2)
-    assert next_occurrence(weekday=0, start=time(19, 0), tz=LONDON, now=later).date() == date(2026, 6, 8)
+    assert next_occurrence(weekday=0, start=time(19, 0), tz=LONDON, now=later).date() == date(
+        2026, 6, 8
+    )
 
 
 def test_fortnightly_counts_from_anchor():
     rec = Recurrence(FORTNIGHTLY, anchor=date(2026, 1, 5))  # a Monday
     now = datetime(2026, 1, 6, 12, tzinfo=LONDON)
-    assert next_occurrence(weekday=0, start=time(19, 0), tz=LONDON, now=now, recurrence=rec).date() == date(2026, 1, 19)
+    assert next_occurrence(
+        weekday=0, start=time(19, 0), tz=LONDON, now=now, recurrence=rec
+    ).date() == date(2026, 1, 19)
 
 
 @pytest.mark.parametrize(
@@ -115,11 +119,18 @@ def test_fortnightly_counts_from_anchor():
 def test_monthly_nth_weekday(nth, now_day, expected):
     rec = Recurrence(MONTHLY, nth=nth)
     now = datetime.combine(now_day, time(12), tzinfo=LONDON)
-    assert next_occurrence(weekday=0, start=time(19, 0), tz=LONDON, now=now, recurrence=rec).date() == expected
+    assert (
+        next_occurrence(weekday=0, start=time(19, 0), tz=LONDON, now=now, recurrence=rec).date()
+        == expected
+    )
 
 
 def test_rrule_round_trip():
-    for rec in (Recurrence(), Recurrence(FORTNIGHTLY, anchor=date(2026, 1, 5)), Recurrence(MONTHLY, nth=-1)):
+    for rec in (
+        Recurrence(),
+        Recurrence(FORTNIGHTLY, anchor=date(2026, 1, 5)),
+        Recurrence(MONTHLY, nth=-1),
+    ):
         weekday, parsed = schedule.parse_rrule(rec.to_rrule(4), anchor=rec.anchor)
         assert (weekday, parsed) == (4, rec)
     with pytest.raises(ValueError, match="unsupported"):
@@ -129,8 +140,12 @@ def test_rrule_round_trip():
 @given(
     weekday=st.integers(0, 6),
     minute=st.integers(0, 1439),
-    now=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)),
-    zone_name=st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]),
+    now=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC)
+    ),
+    zone_name=st.sampled_from(
+        ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
+    ),
 )
 def test_next_occurrence_properties(weekday, minute, now, zone_name):
     tz = ZoneInfo(zone_name)
