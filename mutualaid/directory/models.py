@@ -121,7 +121,8 @@ def _unpack(packed: str) -> list[str]:
 
 class MeetingQuerySet(models.QuerySet):
     def listed(self):
-        return self.filter(status=Status.ACTIVE)
+        """In the directory: not removed from its feed, not a duplicate of another listing."""
+        return self.filter(status=Status.ACTIVE, duplicate_of__isnull=True)
 
     def visible_to(self, organisation_ids=()):
         """Public meetings, plus restricted ones of the viewer's own organisations."""
@@ -205,6 +206,10 @@ class Meeting(models.Model):
         related_name="meetings",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # The same meeting listed by another feed: shown once in search, both sources kept.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
 
     objects = MeetingQuerySet.as_manager()
 

@@ -63,6 +63,9 @@ def build_directory(rng: random.Random, n: int, org: Organisation) -> list[Meeti
         meeting.refresh_derived()
         meetings.append(meeting)
     Meeting.objects.bulk_create(meetings)
+    saved = list(Meeting.objects.order_by("pk"))
+    for duplicate in rng.sample(saved[1:], len(saved) // 30):
+        Meeting.objects.filter(pk=duplicate.pk).update(duplicate_of=saved[0])
     return list(Meeting.objects.select_related("fellowship"))
 
 
@@ -74,7 +77,7 @@ def brute_force(meetings, q: SearchQuery, now: datetime):
     timed = q.upcoming or q.start_after or q.start_before
     found = []
     for m in meetings:
-        if m.status != "active":
+        if m.status != "active" or m.duplicate_of_id is not None:
             continue
         if m.visibility == "restricted" and m.organisation_id not in q.organisation_ids:
             continue
