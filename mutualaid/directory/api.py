@@ -40,6 +40,9 @@ class MeetingOut(Schema):
     distance_km: float | None
     conference_url: str | None
     conference_phone: str | None
+    updated: str | None
+    last_verified: str | None
+    stale: bool
 
 
 class SearchOut(Schema):

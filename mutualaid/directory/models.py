@@ -350,6 +350,21 @@ class Meeting(models.Model):
             return self.formatted_address
         return ", ".join(p for p in [self.street_address, self.city, self.postcode] if p)
 
+    @property
+    def last_checked_at(self) -> datetime | None:
+        """When anyone last vouched for this listing: verified by hand, or updated in its feed."""
+        stamps = [t for t in (self.last_verified_at, self.feed_updated_at) if t]
+        return max(stamps) if stamps else None
+
+    def is_stale(self, now: datetime) -> bool:
+        """Not verified or updated for settings.STALE_AFTER_MONTHS (unknown counts as stale)."""
+        from django.conf import settings
+
+        checked = self.last_checked_at
+        return checked is None or now - checked > timedelta(
+            days=30.44 * settings.STALE_AFTER_MONTHS
+        )
+
     def next_start(self, now: datetime) -> datetime | None:
         if self.weekday is None or self.start_time is None:
             return None

@@ -129,6 +129,11 @@ class SearchResult:
     meeting: Meeting
     distance_km: float | None
     next_start: datetime | None  # in the meeting's own zone
+    now: datetime | None = None
+
+    @property
+    def is_stale(self) -> bool:
+        return self.meeting.is_stale(self.now or dj_timezone.now())
 
     def next_start_in(self, zone_name: str | None) -> datetime | None:
         if self.next_start is None or not zone_name:
@@ -161,6 +166,9 @@ class SearchResult:
             "distance_km": round(self.distance_km, 3) if self.distance_km is not None else None,
             "conference_url": m.conference_url or None,
             "conference_phone": m.conference_phone or None,
+            "updated": m.feed_updated_at.isoformat() if m.feed_updated_at else None,
+            "last_verified": m.last_verified_at.isoformat() if m.last_verified_at else None,
+            "stale": self.is_stale,
         }
         if viewer_timezone:
             viewer = self.next_start_in(viewer_timezone)
@@ -193,7 +201,7 @@ def search(query: SearchQuery) -> SearchResults:
     else:
         qs = qs.order_by(F("week_minute").asc(nulls_last=True), "name", "pk")
     page = [
-        SearchResult(m, getattr(m, "distance_km", None), m.next_start(now))
+        SearchResult(m, getattr(m, "distance_km", None), m.next_start(now), now)
         for m in qs.select_related("fellowship")[query.offset : need]
     ]
     return SearchResults(query, count, page)
@@ -309,7 +317,9 @@ def _by_next_start(qs: QuerySet[Meeting], *, now: datetime, need: int) -> list[S
     while True:
         rows = list(ordered[fetched : fetched + batch])
         fetched += len(rows)
-        found += [SearchResult(m, getattr(m, "distance_km", None), m.next_start(now)) for m in rows]
+        found += [
+            SearchResult(m, getattr(m, "distance_km", None), m.next_start(now), now) for m in rows
+        ]
         found.sort(key=lambda r: (r.next_start, r.meeting.pk))
         if len(rows) < batch:
             return found

@@ -324,3 +324,17 @@ def test_bad_queries_are_refused_with_a_reason(kwargs, message):
 
 def test_schedule_minute_of_week_matches_model_convention():
     assert schedule.minute_of_week(6, time(23, 59)) == schedule.MINUTES_PER_WEEK - 1
+
+
+@pytest.mark.django_db
+def test_freshness_in_results(settings):
+    settings.STALE_AFTER_MONTHS = 6
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    make_meeting(name="Checked", last_verified_at=now - timedelta(days=30))
+    make_meeting(name="Fed", feed_updated_at=now - timedelta(days=400), last_verified_at=None)
+    make_meeting(name="Never")
+    rows = {r["name"]: r for r in search(SearchQuery(now=now)).as_dict()["results"]}
+    assert rows["Checked"]["stale"] is False
+    assert rows["Checked"]["last_verified"] == "2026-10-29T12:00:00+00:00"
+    assert rows["Fed"]["stale"] is True and rows["Fed"]["updated"].startswith("2025-10-24")
+    assert rows["Never"]["stale"] is True
