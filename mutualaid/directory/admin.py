@@ -12,7 +12,17 @@ class FellowshipAdmin(admin.ModelAdmin):
 
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
-    list_display = ["name", "fellowship", "weekday", "start_time", "timezone", "mode", "city", "status", "source"]
+    list_display = [
+        "name",
+        "fellowship",
+        "weekday",
+        "start_time",
+        "timezone",
+        "mode",
+        "city",
+        "status",
+        "source",
+    ]
     list_filter = ["fellowship", "mode", "status", "visibility", "weekday", "source"]
     search_fields = ["name", "slug", "location_name", "city", "postcode", "source_ref"]
     readonly_fields = ["start_minute", "week_minute", "created_at", "updated_at"]
@@ -23,7 +33,16 @@ class ImportRunInline(admin.TabularInline):
     model = ImportRun
     extra = 0
     can_delete = False
-    readonly_fields = ["started_at", "finished_at", "created", "updated", "unchanged", "removed", "rejected", "error"]
+    readonly_fields = [
+        "started_at",
+        "finished_at",
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "rejected",
+        "error",
+    ]
 
 
 @admin.register(Source)
