@@ -238,6 +238,11 @@ class Meeting(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("directory:meeting", kwargs={"slug": self.slug})
+
     # --- derived values -------------------------------------------------------------
 
     def clean(self):

@@ -1,8 +1,11 @@
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone as dj_timezone
 
 from mutualaid.lib import schedule, vocabulary
 
-from .models import Approach, Fellowship
+from .calendar import meetings_calendar
+from .models import Approach, Fellowship, Meeting, Status
 from .query_params import build_query
 from .search import SearchError, search
 
@@ -64,3 +67,74 @@ def home(request):
         return render(request, "directory/home.html", context, status=400)
     context.update({"results": results, "place": place, "viewer_tz": viewer_tz})
     return render(request, "directory/home.html", context)
+
+
+ACCESS_EXPLAINED = {
+    "open": "Open meeting: anyone is welcome, including family, friends and professionals. "
+    "You can bring someone with you.",
+    "closed": "Closed meeting: for people who have a problem with {covers}, or think they might. "
+    "You do not have to be sure: wanting to stop is enough.",
+}
+
+
+def _visible_meeting(request, slug):
+    """A listed meeting the viewer may see; restricted ones only for their organisation."""
+    organisation_ids = getattr(request, "organisation_ids", ())
+    return get_object_or_404(
+        Meeting.objects.filter(status=Status.ACTIVE)
+        .visible_to(organisation_ids)
+        .select_related("fellowship", "source", "duplicate_of"),
+        slug=slug,
+    )
+
+
+def meeting_detail(request, slug):
+    meeting = _visible_meeting(request, slug)
+    if meeting.duplicate_of_id:
+        return redirect(meeting.duplicate_of, permanent=False)
+    now = dj_timezone.now()
+    viewer_tz = request.GET.get("tz") or None
+    try:
+        if viewer_tz:
+            schedule.zone(viewer_tz)
+    except ValueError:
+        viewer_tz = None
+    next_start = meeting.next_start(now)
+    covers = ", ".join(c.replace("_", " ") for c in meeting.fellowship.covers_list) or "this"
+    access = [
+        text.format(covers=covers) for key, text in ACCESS_EXPLAINED.items() if key in meeting.types
+    ]
+    sources = [meeting.source, *[d.source for d in meeting.duplicates.select_related("source")]]
+    context = {
+        "m": meeting,
+        "next_start": next_start,
+        "next_start_viewer": next_start.astimezone(schedule.zone(viewer_tz))
+        if next_start and viewer_tz
+        else None,
+        "viewer_tz": viewer_tz,
+        "access": access,
+        "stale": meeting.is_stale(now),
+        "sources": [s for s in sources if s],
+        "map_url": (
+            f"https://www.openstreetmap.org/?mlat={meeting.latitude}&mlon={meeting.longitude}#map=17/"
+            f"{meeting.latitude}/{meeting.longitude}"
+            if meeting.has_location
+            else ""
+        ),
+    }
+    return render(request, "directory/meeting.html", context)
+
+
+def meeting_ics(request, slug):
+    meeting = _visible_meeting(request, slug)
+    if meeting.weekday is None:
+        raise Http404("This meeting is by appointment and has no fixed time.")
+    body = meetings_calendar(
+        [meeting],
+        name=meeting.name,
+        now=dj_timezone.now(),
+        base_url=request.build_absolute_uri("/")[:-1],
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{meeting.slug}.ics"'
+    return response
