@@ -132,8 +132,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
-# Default zone for meetings whose feed gives none and whose coordinates are unknown.
-DEFAULT_MEETING_TIMEZONE = os.environ.get("DEFAULT_MEETING_TIMEZONE", "Europe/London")
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from mutualaid.directory.duplicates import mark_duplicates
 from mutualaid.directory.feeds import FeedWarning, MeetingRecord, Rejection
 from mutualaid.directory.models import (
     Fellowship,
@@ -171,6 +172,9 @@ def apply_records(
             len(to_remove),
         )
         summary.rejected.sort(key=lambda r: r.row)
+        if to_create or to_update or to_remove:
+            # The same meeting may now be listed by another source (or no longer be).
+            mark_duplicates()
 
         finished_at = timezone.now()
         summary.run = ImportRun.objects.create(

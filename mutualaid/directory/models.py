@@ -233,6 +233,11 @@ class Meeting(models.Model):
                 condition=models.Q(visibility="public") | models.Q(organisation__isnull=False),
                 name="meeting_restricted_has_organisation",
             ),
+            models.UniqueConstraint(
+                fields=["source", "source_ref"],
+                condition=~models.Q(source_ref=""),
+                name="meeting_unique_source_ref",
+            ),
         ]
 
     def __str__(self) -> str:

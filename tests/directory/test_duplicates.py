@@ -96,3 +96,19 @@ def test_primary_removed_promotes_the_duplicate(sources):
     second.refresh_from_db()
     assert second.duplicate_of_id is None
     assert [r.meeting.pk for r in search(SearchQuery()).results] == [second.pk]
+
+
+def test_import_marks_the_same_meeting_from_another_feed(db):
+    from mutualaid.directory.feeds import MeetingRecord
+    from mutualaid.directory.importing import apply_records
+
+    first = make_meeting(name="Hope Group", source=Source.objects.create(name="A", format="manual"))
+    other = Source.objects.create(name="B", format="meeting-guide")
+    template = {
+        f: getattr(first, f)
+        for f in ("name", "weekday", "start_time", "timezone", "latitude", "longitude")
+    }
+    record = MeetingRecord(row=1, source_ref="hope", slug="hope", **template)
+    apply_records(source=other, records=[record])
+    imported = Meeting.objects.get(source=other)
+    assert imported.duplicate_of_id == first.pk
