@@ -23,11 +23,13 @@ run: setup
 	$(BIN)/mutualaid demo --if-empty
 	$(BIN)/mutualaid serve --host $(HOST) --port $(PORT)
 
+# DATABASE_URL picks the database (unset: SQLite); .ci/run runs this on SQLite and PostgreSQL.
+# -rs lists why tests skipped; PYTEST_ARGS narrows a run (make test PYTEST_ARGS=tests/lib).
 test: setup
-	$(BIN)/ruff check mutualaid tests bench
+	$(BIN)/ruff check mutualaid tests $(wildcard bench)
 	$(BIN)/mutualaid check
 	$(BIN)/mutualaid makemigrations --check --dry-run
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 -rs $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/search.py
