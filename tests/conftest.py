@@ -9,15 +9,20 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 REALFEEDS_DIR = PROJECT_DIR.parent / "shared" / "data" / "realfeeds"
 
 
-def pytest_report_header(config):
-    """Say which database the run uses, so a CI log shows SQLite vs PostgreSQL."""
+def pytest_terminal_summary(terminalreporter):
+    """Say which database the run used (even under -q), so a CI log shows SQLite vs PostgreSQL."""
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    where = f"{db.get('HOST') or ''}:{db.get('PORT') or ''}".strip(":")
-    return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('NAME')}" + (
-        f" at {where}" if where else ""
-    )
+    engine = db["ENGINE"].rsplit(".", 1)[-1]
+    test_name = (db.get("TEST") or {}).get("NAME")
+    if engine == "sqlite3" and not test_name:
+        where = "test database in memory"
+    else:
+        where = f"test database {test_name or 'test_' + str(db['NAME'])}"
+        if db.get("HOST"):
+            where += f" at {db['HOST']}:{db.get('PORT') or ''}"
+    terminalreporter.write_line(f"database: {engine}, {where}")
 
 
 def pytest_collection_modifyitems(config, items):
