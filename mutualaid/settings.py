@@ -145,3 +145,10 @@ GAZETTEER_COUNTRIES = env_list("GAZETTEER_COUNTRIES", "GB")
 
 # Listings not verified or updated in their feed for this many months are flagged stale.
 STALE_AFTER_MONTHS = int(os.environ.get("STALE_AFTER_MONTHS", "12"))
+
+# Feed imports (`mutualaid import URL`, `mutualaid sync`): a download must finish within
+# FEED_FETCH_TIMEOUT seconds and stay under FEED_MAX_BYTES; an import that would remove more
+# than FEED_MAX_REMOVAL_FRACTION of a source's listed meetings is refused (--allow-mass-removal).
+FEED_FETCH_TIMEOUT = float(os.environ.get("FEED_FETCH_TIMEOUT", "30"))
+FEED_MAX_BYTES = int(os.environ.get("FEED_MAX_BYTES", str(50 * 1024 * 1024)))
+FEED_MAX_REMOVAL_FRACTION = float(os.environ.get("FEED_MAX_REMOVAL_FRACTION", "0.5"))

@@ -36,11 +36,13 @@ class ImportRunInline(admin.TabularInline):
     readonly_fields = [
         "started_at",
         "finished_at",
+        "status",
         "created",
         "updated",
         "unchanged",
         "removed",
         "rejected",
+        "warnings",
         "error",
     ]
 
@@ -48,11 +50,21 @@ class ImportRunInline(admin.TabularInline):
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["name", "format", "location", "default_timezone", "last_imported_at"]
+    readonly_fields = ["etag", "last_modified"]
     inlines = [ImportRunInline]
 
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ["source", "started_at", "created", "updated", "unchanged", "removed", "error"]
-    list_filter = ["source"]
+    list_display = [
+        "source",
+        "started_at",
+        "status",
+        "created",
+        "updated",
+        "unchanged",
+        "removed",
+        "error",
+    ]
+    list_filter = ["source", "status"]
     readonly_fields = [f.name for f in ImportRun._meta.fields]

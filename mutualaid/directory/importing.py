@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,6 +22,7 @@ from mutualaid.directory.feeds import FeedWarning, MeetingRecord, Rejection
 from mutualaid.directory.models import (
     Fellowship,
     ImportRun,
+    ImportStatus,
     Meeting,
     Source,
     SourceFormat,
@@ -58,8 +60,30 @@ RECORD_FIELDS = (
 COMPARED_FIELDS = (*RECORD_FIELDS, "type_codes", "language_codes", "fellowship_id", "status")
 UPDATED_FIELDS = (*COMPARED_FIELDS, "start_minute", "week_minute", "updated_at")
 # Fellowship for a source that names none, by feed format.
-DEFAULT_FELLOWSHIP_CODE = {SourceFormat.MEETING_GUIDE: "AA"}
+DEFAULT_FELLOWSHIP_CODE = {
+    SourceFormat.MEETING_GUIDE: "AA",
+    SourceFormat.TSML_CSV: "AA",  # TSML's default program
+    SourceFormat.BMLT: "NA",
+}
 BATCH_SIZE = 500
+
+
+class ImportRefused(Exception):
+    """The feed would empty or gut the source: nothing was changed. str() is one line."""
+
+    def __init__(self, message: str, *, rejected=(), warnings=()):
+        super().__init__(message)
+        self.rejected = list(rejected)
+        self.warnings = list(warnings)
+
+
+def warning_dict(warning: FeedWarning) -> dict:
+    return {
+        "row": warning.row,
+        "id": warning.id,
+        "field": warning.field,
+        "message": warning.message,
+    }
 
 
 @dataclass
@@ -105,8 +129,15 @@ def apply_records(
     fellowship: Fellowship | None = None,
     started_at: datetime | None = None,
     warnings: Iterable[FeedWarning] = (),
+    allow_mass_removal: bool = False,
+    max_removal_fraction: float | None = None,
 ) -> ImportSummary:
-    """Bring the source's meetings in line with records, all or nothing."""
+    """Bring the source's meetings in line with records, all or nothing.
+
+    Raises ImportRefused, changing nothing, when no record is usable or when more than
+    max_removal_fraction (default settings.FEED_MAX_REMOVAL_FRACTION) of the source's
+    listed meetings would be removed, unless allow_mass_removal.
+    """
     started_at = started_at or timezone.now()
     fellowship = fellowship or resolve_fellowship(None, source)
     rejected = list(rejected)
@@ -156,6 +187,10 @@ def apply_records(
             and ref not in in_feed
             and not _is_rejected_row(ref, rejected_ids)
         ]
+        if not allow_mass_removal:
+            _refuse_mass_removal(
+                valid, to_remove, existing, rejected, summary.warnings, max_removal_fraction
+            )
         for meeting in to_remove:
             meeting.status = Status.REMOVED
             meeting.updated_at = now
@@ -186,10 +221,33 @@ def apply_records(
             unchanged=summary.unchanged,
             removed=summary.removed,
             rejected=[r.as_dict() for r in summary.rejected],
+            warnings=[warning_dict(w) for w in summary.warnings],
+            status=ImportStatus.APPLIED,
         )
         source.last_imported_at = finished_at
         source.save(update_fields=["last_imported_at"])
     return summary
+
+
+def _refuse_mass_removal(valid, to_remove, existing, rejected, warnings, fraction) -> None:
+    fraction = settings.FEED_MAX_REMOVAL_FRACTION if fraction is None else fraction
+    if not valid:
+        because = f" ({len(rejected)} rows rejected)" if rejected else ""
+        raise ImportRefused(
+            f"the feed has no usable meetings{because}: nothing changed "
+            "(--allow-mass-removal imports it anyway)",
+            rejected=rejected,
+            warnings=warnings,
+        )
+    listed = sum(1 for m in existing.values() if m.status == Status.ACTIVE)
+    if listed and len(to_remove) > fraction * listed:
+        raise ImportRefused(
+            f"the feed would remove {len(to_remove)} of the {listed} meetings listed from "
+            f"this source, more than FEED_MAX_REMOVAL_FRACTION ({fraction:g}): nothing "
+            "changed (--allow-mass-removal imports it anyway)",
+            rejected=rejected,
+            warnings=warnings,
+        )
 
 
 def _validate(record: MeetingRecord) -> tuple[str, str] | None:

@@ -58,6 +58,10 @@ class Source(models.Model):
     fellowship = models.ForeignKey(Fellowship, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
     last_imported_at = models.DateTimeField(null=True, blank=True)
+    # HTTP validators of the last response applied from the URL, sent back as
+    # If-None-Match / If-Modified-Since so an unchanged feed answers 304 and costs nothing.
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -66,17 +70,28 @@ class Source(models.Model):
         return self.name
 
 
+class ImportStatus(models.TextChoices):
+    APPLIED = "applied", "Applied"
+    NOT_MODIFIED = "not_modified", "Not modified (HTTP 304): nothing to do"
+    REFUSED = "refused", "Refused: empty feed or mass removal"
+    FAILED = "failed", "Failed: feed not fetched or not readable"
+
+
 class ImportRun(models.Model):
     """One import of a source: what it changed and which rows it rejected."""
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=12, choices=ImportStatus.choices, default=ImportStatus.APPLIED
+    )
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -62,6 +62,8 @@ def test_json_summary(tmp_path):
             {"row": 2, "id": "no-name", "field": "name", "reason": "missing name"},
             {"row": 4, "id": "bad-time", "field": "time", "reason": "time '7pm' is not HH:MM"},
         ],
+        "status": "applied",
+        "warnings": [],
     }
     sunday = Meeting.objects.get(source_ref="sunday")
     assert (sunday.weekday, sunday.mode, sunday.fellowship.code) == (6, "online", "AA")
@@ -119,7 +121,7 @@ def test_source_remembers_zone_and_fellowship(tmp_path):
         (["{object}"], "object.json: expected a JSON array of meetings, got an object"),
         (
             ["{feed}", "--format", "bmlt-xml"],
-            "unknown format 'bmlt-xml' (supported: meeting-guide)",
+            "unknown format 'bmlt-xml' (supported: meeting-guide, bmlt, tsml-csv)",
         ),
         (["{feed}", "--timezone", "Mars/Base"], "unknown time zone 'Mars/Base'"),
         (["{feed}", "--fellowship", "XYZ"], "unknown fellowship 'XYZ'"),
