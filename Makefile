@@ -33,6 +33,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/feeds.py
 
 lint: setup
 	$(BIN)/ruff check mutualaid tests bench

@@ -25,6 +25,8 @@ A feed is a JSON array of meeting objects. What real feeds send, and what we mak
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import re
@@ -466,3 +468,197 @@ def _updated(value, warn) -> datetime | None:
             continue
     warn("updated", f"ignored updated {text!r}: not YYYY-MM-DD HH:MM:SS")
     return None
+
+
+# --- rendering ----------------------------------------------------------------------
+#
+# The directory's own Meeting Guide feed (served at /feeds/meeting-guide.json, written by
+# `mutualaid export`). What it says, and why:
+#
+# - One object per listed meeting, keyed by our slug. Slugs longer than the spec's 64
+#   characters are shortened to 55 characters plus 8 hex digits of a hash of the full
+#   slug: stable across renders, and unique in practice.
+# - day 0 = Sunday; time and end_time "HH:MM" in the meeting's own timezone. A meeting
+#   "by appointment" has neither day nor time. end_time is left out when the meeting lasts
+#   a whole number of days (the format only has a clock time for the end).
+# - types: the vocabulary's Meeting Guide codes, then the language codes. No "ONL": it is
+#   not a spec code; consumers infer online from conference_url / conference_phone, and
+#   TSML's attendance_option says it outright. A temporarily closed meeting (mode
+#   inactive) always carries TC, which is how tsml-ui and the Meeting Guide app know.
+# - approximate: "yes" for an online-only meeting whatever its stored address says,
+#   because consumers read a non-approximate address as "held in person here".
+# - attendance_option (TSML's extension): in_person | online | hybrid | inactive.
+# - Fortnightly and monthly meetings are listed on their weekday (the spec knows weekly
+#   meetings only) with the schedule in words opening `notes`, plus two non-standard
+#   fields: `rrule` (RFC 5545 RRULE, e.g. FREQ=MONTHLY;BYDAY=1MO) and, for fortnightly
+#   meetings, `dtstart` (YYYY-MM-DD, a date it is held on).
+# - conference_phone: spaces, dots, dashes, slashes and brackets removed when what is left
+#   is dialable (+, digits, ",", "*", "#"), as the spec asks; otherwise sent as stored.
+# - updated: the source feed's own stamp when it gave one, else when the listing last
+#   changed here; UTC "YYYY-MM-DD HH:MM:SS".
+# - fellowship: the fellowship code (non-standard; this parser reads it back).
+# - Empty values are left out, never sent as "" or null.
+
+FEED_SLUG_MAX = 64
+# The values render_meeting_guide reads from each row: Meeting field names, as
+# Meeting.objects.values(*RENDER_FIELDS) gives them (fellowship__code through the FK),
+# except `updated`: the listing's stamp (feed_updated_at, else updated_at), either a
+# datetime or already the spec's UTC text (feeds_views has the database make the text,
+# which saves parsing 100k datetimes). start_minute is Meeting's derived minute of the day.
+RENDER_FIELDS = (
+    "slug",
+    "name",
+    "group_name",
+    "weekday",
+    "start_minute",
+    "duration_minutes",
+    "timezone",
+    "frequency",
+    "month_week",
+    "series_anchor",
+    "mode",
+    "location_name",
+    "street_address",
+    "city",
+    "region",
+    "postcode",
+    "country",
+    "formatted_address",
+    "latitude",
+    "longitude",
+    "approximate",
+    "location_notes",
+    "conference_url",
+    "conference_url_notes",
+    "conference_phone",
+    "conference_phone_notes",
+    "type_codes",
+    "language_codes",
+    "notes",
+    "updated",
+    "fellowship__code",
+)
+_TEXT_FIELDS = (  # (feed key, Meeting field), sent when not empty
+    ("location", "location_name"),
+    ("location_notes", "location_notes"),
+    ("formatted_address", "formatted_address"),
+    ("address", "street_address"),
+    ("city", "city"),
+    ("state", "region"),
+    ("postal_code", "postcode"),
+    ("country", "country"),
+    ("group", "group_name"),
+)
+_CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(1440))
+_PHONE_VISUAL = re.compile(r"[\s.()/\-]+")
+_PHONE_DIALABLE = re.compile(r"\+?[0-9][0-9,*#]*")
+_CHUNK = 1000
+
+
+def feed_slug(slug: str) -> str:
+    """The slug a meeting has in the feed: its own, or a stable 64-character form of it."""
+    if len(slug) <= FEED_SLUG_MAX:
+        return slug
+    digest = hashlib.sha1(slug.encode()).hexdigest()[:8]
+    return f"{slug[: FEED_SLUG_MAX - 9].rstrip('-')}-{digest}"
+
+
+def feed_phone(phone: str) -> str:
+    """A conference phone as the spec asks (digits, +, and , * # for one-tap links)."""
+    compact = _PHONE_VISUAL.sub("", phone)
+    return compact if _PHONE_DIALABLE.fullmatch(compact) else phone
+
+
+@functools.lru_cache(maxsize=4096)
+def _feed_types(type_codes: str, language_codes: str, inactive: bool) -> tuple[str, ...]:
+    keys = [k for k in type_codes.split(",") if k]
+    if inactive and "temporarily_closed" not in keys:
+        keys.append("temporarily_closed")
+    languages = [c for c in language_codes.split(",") if c]
+    return tuple(dict.fromkeys(vocabulary.to_meeting_guide_codes(keys, languages)))
+
+
+def schedule_note(recurrence: schedule.Recurrence, weekday: int) -> str:
+    """A fortnightly or monthly schedule in words, for the start of `notes`."""
+    said = recurrence.describe(weekday)
+    if recurrence.frequency == schedule.FORTNIGHTLY:
+        return f"Fortnightly: {said} (one of them is {recurrence.anchor:%Y-%m-%d}), not every week."
+    return f"Monthly: the {said}, not every week."
+
+
+def meeting_guide_item(row, meeting_url=None) -> dict:
+    """One feed object from a row of RENDER_FIELDS (see the notes above)."""
+    mode = row["mode"]
+    item = {"name": row["name"], "slug": feed_slug(row["slug"])}
+    weekday, minutes = row["weekday"], row["start_minute"]
+    notes = row["notes"]
+    recurrence = None
+    if weekday is not None and minutes is not None:
+        item["day"] = schedule.to_meeting_guide_day(weekday)
+        item["time"] = _CLOCK[minutes]
+        duration = row["duration_minutes"]
+        if duration % 1440:
+            item["end_time"] = _CLOCK[(minutes + duration) % 1440]
+        if row["frequency"] != schedule.WEEKLY:
+            recurrence = schedule.Recurrence(
+                row["frequency"], nth=row["month_week"], anchor=row["series_anchor"]
+            )
+            said = schedule_note(recurrence, weekday)
+            notes = f"{said}\n{notes}" if notes else said
+    item["timezone"] = row["timezone"]
+    types = _feed_types(row["type_codes"], row["language_codes"], mode == INACTIVE)
+    if types:
+        item["types"] = types
+    if notes:
+        item["notes"] = notes
+    for key, name in _TEXT_FIELDS:
+        value = row[name]
+        if value:
+            item[key] = value
+    latitude, longitude = row["latitude"], row["longitude"]
+    if latitude is not None and longitude is not None:
+        item["latitude"] = latitude
+        item["longitude"] = longitude
+    item["approximate"] = "yes" if row["approximate"] or mode == ONLINE else "no"
+    if row["conference_url"]:
+        item["conference_url"] = row["conference_url"]
+        if row["conference_url_notes"]:
+            item["conference_url_notes"] = row["conference_url_notes"]
+    if row["conference_phone"]:
+        item["conference_phone"] = feed_phone(row["conference_phone"])
+        if row["conference_phone_notes"]:
+            item["conference_phone_notes"] = row["conference_phone_notes"]
+    item["attendance_option"] = mode
+    if recurrence is not None:
+        item["rrule"] = recurrence.to_rrule(weekday)
+        if recurrence.anchor is not None:
+            item["dtstart"] = recurrence.anchor.isoformat()
+    stamp = row["updated"]
+    if stamp:
+        item["updated"] = (
+            stamp if isinstance(stamp, str) else stamp.astimezone(UTC).strftime(_UPDATED_FORMATS[0])
+        )
+    if row["fellowship__code"]:
+        item["fellowship"] = row["fellowship__code"]
+    if meeting_url is not None:
+        item["url"] = meeting_url(row["slug"])
+    return item
+
+
+def render_meeting_guide(rows, *, meeting_url=None) -> bytes:
+    """A Meeting Guide feed (UTF-8 JSON array) from rows of RENDER_FIELDS, in their order.
+
+    meeting_url(slug) gives each meeting's page for `url` (left out when None). Rows may
+    be any iterable, such as a values() iterator: they are encoded a chunk at a time.
+    """
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    parts = []
+    chunk = []
+    for row in rows:
+        chunk.append(meeting_guide_item(row, meeting_url))
+        if len(chunk) >= _CHUNK:
+            parts.append(encode(chunk)[1:-1].encode())
+            chunk = []
+    if chunk:
+        parts.append(encode(chunk)[1:-1].encode())
+    return b"[" + b",".join(parts) + b"]"
