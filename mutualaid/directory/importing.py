@@ -199,8 +199,17 @@ def apply_records(
         for meeting in to_create:
             meeting.refresh_derived()  # save() would; bulk_create does not call it
         Meeting.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
-        Meeting.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=BATCH_SIZE)
-        Meeting.objects.bulk_update(to_remove, ["status", "updated_at"], batch_size=BATCH_SIZE)
+        # One UPDATE per changed meeting: bulk_update's CASE WHEN per field and row took
+        # 6.9 s for 1,000 meetings of 100k on SQLite, these 0.6 s (bench/feeds.py).
+        for meeting in to_update:
+            Meeting.objects.filter(pk=meeting.pk).update(
+                **{name: getattr(meeting, name) for name in UPDATED_FIELDS}
+            )
+        removed_pks = [meeting.pk for meeting in to_remove]
+        for start in range(0, len(removed_pks), BATCH_SIZE):
+            Meeting.objects.filter(pk__in=removed_pks[start : start + BATCH_SIZE]).update(
+                status=Status.REMOVED, updated_at=now
+            )
         summary.created, summary.updated, summary.removed = (
             len(to_create),
             len(to_update),
