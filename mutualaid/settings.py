@@ -5,6 +5,7 @@ Production sets SECRET_KEY, DEBUG=0, ALLOWED_HOSTS and DATABASE_URL.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,7 +44,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "mutualaid.accounts",
+    "mutualaid.audit",
     "mutualaid.directory",
 ]
 
@@ -53,8 +59,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Idle expiry and "sign out everywhere", then MFA for every client-data URL.
+    "mutualaid.accounts.middleware.SessionSecurityMiddleware",
+    "mutualaid.accounts.middleware.ClientDataMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mutualaid.urls"
@@ -102,9 +114,28 @@ def database_config() -> dict:
 DATABASES = {"default": database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Staff sign-in (docs/security.md): Argon2id hashes (older hashes upgrade on next sign-in),
+# long passwords, TOTP second factor, lockout after AXES_FAILURE_LIMIT failures.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -124,13 +155,58 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
-)
+# BEHIND_PROXY: one trusted reverse proxy sets X-Forwarded-Proto and X-Forwarded-For.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Sessions end after SESSION_IDLE_MINUTES without a request (sliding expiry, enforced
+# server-side by SessionSecurityMiddleware as well as by the cookie's age).
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Two-factor authentication (django-otp): TOTP apps, plus single-use recovery codes.
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_RECOVERY_CODES = 10
+# URL prefixes that carry client data: refused to sessions without a verified second factor.
+CLIENT_DATA_URL_PREFIXES = ["/casework/", "/api/v1/casework/"]
+
+# Lockout (django-axes): AXES_FAILURE_LIMIT failed sign-ins lock the username, and
+# separately the address, for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+# The same client address for lockouts and the audit trail (honours BEHIND_PROXY).
+AXES_CLIENT_IP_CALLABLE = "mutualaid.audit.services.client_ip"
+
+# Field encryption (mutualaid/accounts/encryption.py): Fernet keys, comma-separated, the
+# first encrypts and all decrypt; or a file with one key a line. Required when DEBUG is off.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+FIELD_ENCRYPTION_KEY_FILE = os.environ.get("FIELD_ENCRYPTION_KEY_FILE") or None
+if not DEBUG and not (FIELD_ENCRYPTION_KEYS or FIELD_ENCRYPTION_KEY_FILE):
+    raise RuntimeError(
+        "FIELD_ENCRYPTION_KEYS or FIELD_ENCRYPTION_KEY_FILE must be set when DEBUG is off"
+    )
+# Development only (DEBUG on, no keys): a key generated once into this file, mode 600.
+FIELD_ENCRYPTION_DEV_KEY_FILE = (
+    VAR_DIR / "field-keys"
+    if DEBUG and not (FIELD_ENCRYPTION_KEYS or FIELD_ENCRYPTION_KEY_FILE)
+    else None
+)
+
+# Staff API tokens expire after this many days unless issued for fewer.
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
 
 
 LOGGING = {
