@@ -5,10 +5,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Leaflet for the results map: from the npm registry at install time, into var/ (git-ignored).
+LEAFLET_VERSION := 1.9.4
+LEAFLET := var/npm/.installed-leaflet-$(LEAFLET_VERSION)
 
 .PHONY: setup run test bench lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(LEAFLET)
+
+$(LEAFLET):
+	@command -v npm >/dev/null 2>&1 || { echo "need npm (Node.js) to install Leaflet for the map"; exit 1; }
+	npm install --prefix var/npm --no-audit --no-fund --loglevel=error --save-exact leaflet@$(LEAFLET_VERSION)
+	test -f var/npm/node_modules/leaflet/dist/leaflet.js
+	rm -f var/npm/.installed-leaflet-*
+	touch $(LEAFLET)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -40,4 +50,4 @@ lint: setup
 	$(BIN)/ruff format --check mutualaid tests bench
 
 clean:
-	rm -rf $(VENV) var/*.sqlite3*
+	rm -rf $(VENV) var/*.sqlite3* var/npm

@@ -228,3 +228,70 @@ STALE_AFTER_MONTHS = int(os.environ.get("STALE_AFTER_MONTHS", "12"))
 FEED_FETCH_TIMEOUT = float(os.environ.get("FEED_FETCH_TIMEOUT", "30"))
 FEED_MAX_BYTES = int(os.environ.get("FEED_MAX_BYTES", str(50 * 1024 * 1024)))
 FEED_MAX_REMOVAL_FRACTION = float(os.environ.get("FEED_MAX_REMOVAL_FRACTION", "0.5"))
+
+# --- Public site: API docs, problem reports, the map (docs/directory.md) ----------------
+# django-ninja as an app, so its API docs page (/api/v1/docs) uses the Swagger UI files
+# that pip installed with it (ninja/static), not a CDN.
+INSTALLED_APPS += ["ninja"]
+
+# The cache holds the report rate-limit counters. The default (memory of one process) is
+# right for `make run` and one-process servers; with several processes set a shared one,
+# e.g. CACHE_BACKEND=django.core.cache.backends.filebased.FileBasedCache
+# CACHE_LOCATION=/srv/mutualaid/var/cache.
+if "CACHES" not in globals():
+    CACHES = {
+        "default": {
+            "BACKEND": os.environ.get(
+                "CACHE_BACKEND", "django.core.cache.backends.locmem.LocMemCache"
+            ),
+            "LOCATION": os.environ.get("CACHE_LOCATION", "mutualaid"),
+        }
+    }
+
+# "Report a problem with this listing": at most this many reports from one address an
+# hour, and on one meeting a day (more: HTTP 429).
+REPORT_LIMIT_PER_ADDRESS = int(os.environ.get("REPORT_LIMIT_PER_ADDRESS", "5"))
+REPORT_LIMIT_PER_MEETING = int(os.environ.get("REPORT_LIMIT_PER_MEETING", "20"))
+
+# The results map: Leaflet from the npm registry, installed by `make setup` into
+# var/npm (never committed) and served as static/leaflet/ when present. Tiles load
+# from MAP_TILE_URL only when a visitor asks for the map.
+NPM_DIR = Path(os.environ.get("MUTUALAID_NPM_DIR", PROJECT_DIR / "var" / "npm"))
+LEAFLET_DIST = NPM_DIR / "node_modules" / "leaflet" / "dist"
+# mutualaid/static belongs to no app, so it is named here (site.css, map.js).
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if (LEAFLET_DIST / "leaflet.js").is_file():
+    STATICFILES_DIRS.append(("leaflet", LEAFLET_DIST))
+MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_ATTRIBUTION = os.environ.get(
+    "MAP_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+
+# --- Casework (docs/casework.md) -------------------------------------------------------
+INSTALLED_APPS += ["mutualaid.casework"]
+# Email: the console in development (messages print where `mutualaid serve` runs); set
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc. in production.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <noreply@localhost>")
+# Links in emails (sent by commands with no request) start with this.
+CASEWORK_SITE_URL = os.environ.get("CASEWORK_SITE_URL", "http://127.0.0.1:8000")
+# A volunteer's accept/decline link works this long (and never after the meeting starts);
+# their "remove my details" link, this long; a client's self-report link, this by default.
+CASEWORK_INTRODUCTION_LINK_DAYS = int(os.environ.get("CASEWORK_INTRODUCTION_LINK_DAYS", "14"))
+CASEWORK_VOLUNTEER_REMOVE_LINK_DAYS = int(
+    os.environ.get("CASEWORK_VOLUNTEER_REMOVE_LINK_DAYS", "365")
+)
+CASEWORK_SELF_REPORT_LINK_DAYS = int(os.environ.get("CASEWORK_SELF_REPORT_LINK_DAYS", "30"))
+# At most this many self-reported entries a client can send in 24 hours (more: HTTP 429).
+CASEWORK_SELF_REPORT_DAILY_LIMIT = int(os.environ.get("CASEWORK_SELF_REPORT_DAILY_LIMIT", "10"))

@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone as dj_timezone
 from django.utils.text import slugify
 
 from mutualaid.lib import schedule, vocabulary
@@ -207,6 +209,15 @@ class Meeting(models.Model):
     )
     feed_updated_at = models.DateTimeField(null=True, blank=True)
     last_verified_at = models.DateTimeField(null=True, blank=True)
+    # Who last vouched for the listing by hand (the admin's "mark verified").
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -400,3 +411,54 @@ class Meeting(models.Model):
             now=now,
             recurrence=self.recurrence,
         )
+
+
+class ChangeRequestKind(models.TextChoices):
+    WRONG_TIME = "wrong_time", "Wrong time or day"
+    WRONG_PLACE = "wrong_place", "Wrong place"
+    CLOSED = "closed", "Meeting closed or no longer meets"
+    ONLINE_LINK = "online_link", "Online link broken"
+    OTHER = "other", "Something else"
+
+
+class ChangeRequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class ChangeRequest(models.Model):
+    """A problem with a listing reported by anyone (no account), reviewed by an editor.
+
+    Filed and reviewed only through mutualaid.directory.change_requests. The reporter's
+    address is never stored: client_hash is a keyed hash of it with a salt that changes
+    daily, enough to tell one day's reports from the same address apart from others.
+    """
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="change_requests")
+    kind = models.CharField(max_length=20, choices=ChangeRequestKind.choices)
+    details = models.TextField(max_length=2000, blank=True)
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    status = models.CharField(
+        max_length=10, choices=ChangeRequestStatus.choices, default=ChangeRequestStatus.OPEN
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_change_requests",
+    )
+    review_note = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    client_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="changerequest_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.meeting}"
