@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 from django.utils.text import slugify
 
@@ -242,13 +243,27 @@ class Meeting(models.Model):
     class Meta:
         ordering = ["weekday", "start_time", "name"]
         indexes = [
-            # Measured in bench/search.py: the day + bounding-box pre-filter, with the
-            # start minute in the index so time windows are checked without row reads.
+            # Measured in bench/search.py (docs/performance.md). Near a point: the day +
+            # bounding-box range, then every other column a near search filters on or reads,
+            # so the database never reads the row of a meeting that does not match (on
+            # SQLite a row read costs more than all the rest of the work on that meeting;
+            # PostgreSQL needs the id in it too for an index-only scan).
             models.Index(
-                fields=["weekday", "latitude", "longitude", "start_minute"], name="meeting_day_geo"
+                fields=["weekday", "latitude", "longitude", "start_minute", "mode", "type_codes"]
+                + ["week_minute", "timezone", "status", "visibility", "duplicate_of", "id"],
+                name="meeting_day_geo_cover",
+            ),
+            # Online meetings (no place) join near searches: by mode, day and start minute.
+            models.Index(
+                fields=["mode", "weekday", "start_minute", "type_codes", "week_minute"]
+                + ["timezone", "status", "visibility", "duplicate_of", "id"],
+                name="meeting_online_day_cover",
             ),
             models.Index(fields=["week_minute"], name="meeting_week_minute"),
             models.Index(fields=["source", "source_ref"], name="meeting_source_ref"),
+            # Place names and postcodes of listed meetings resolve searches (places.py).
+            models.Index(Upper("city"), name="meeting_city_upper"),
+            models.Index(Upper("postcode"), name="meeting_postcode_upper"),
         ]
         constraints = [
             models.CheckConstraint(
