@@ -84,6 +84,9 @@ def build_query(
     organisation_ids=(),
 ) -> tuple[SearchQuery, object | None]:
     """Returns the query and the resolved place (or None)."""
+    for name, value in (("near", near), ("place", place), ("text", text)):
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses NUL in text
+            raise _fail(name, "must not contain NUL characters")
     point, resolved_place = None, None
     if near and place:
         raise _fail("near", "give either a point or a place name, not both")

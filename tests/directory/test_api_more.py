@@ -280,3 +280,13 @@ def test_other_endpoints_never_500_on_garbage(client, some_meetings):
 @given(params=st.dictionaries(st.sampled_from(SEARCH_PARAMS), st.text(max_size=30), max_size=5))
 def test_search_never_500_on_random_parameters(client, params):
     _assert_not_500(client.get("/api/v1/meetings", params), repr(params))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params", [{"text": "a\x00"}, {"place": "Bri\x00ghton"}])
+def test_nul_characters_are_a_clear_400_on_the_results_page_too(client, params):
+    """PostgreSQL refuses NUL in text: the search says so instead of failing (500)."""
+    make_meeting(name="Any")
+    response = client.get("/", params)
+    assert response.status_code == 400
+    assert "NUL" in response.content.decode()
