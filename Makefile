@@ -35,11 +35,16 @@ run: setup
 
 # DATABASE_URL picks the database (unset: SQLite); .ci/run runs this on SQLite and PostgreSQL.
 # -rs lists why tests skipped; PYTEST_ARGS narrows a run (make test PYTEST_ARGS=tests/lib).
+# Two xdist workers cost ~40% more CPU (each imports, collects and migrates its own test
+# database); on CI's two idle cores that should still mean ~15-25% less wall time (from
+# per-worker CPU time), but on a machine already busy they are slower than one process
+# (measured): there, make test PYTEST_WORKERS=0.
+PYTEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check mutualaid tests $(wildcard bench)
 	$(BIN)/mutualaid check
 	$(BIN)/mutualaid makemigrations --check --dry-run
-	$(BIN)/pytest -n 2 -rs $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -rs $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/search.py
