@@ -389,7 +389,8 @@ class Meeting(models.Model):
     def schedule_text(self) -> str:
         if self.weekday is None:
             return "By appointment"
-        return f"{self.recurrence.describe(self.weekday).capitalize()}, {self.start_time:%H:%M}"
+        described = self.recurrence.describe(self.weekday)
+        return f"{described[0].upper()}{described[1:]}, {self.start_time:%H:%M}"
 
     @property
     def has_location(self) -> bool:

@@ -60,3 +60,17 @@ def test_unknown_viewer_zone_is_ignored(client):
     make_meeting(name="Any")
     response = client.get("/", {"near": "51.5074,-0.1278", "tz": "Mars/Olympus"})
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_no_results_suggests_what_to_try(client):
+    make_meeting(name="Far away", latitude=55.95, longitude=-3.19)
+    body = client.get("/", {"near": "51.5074,-0.1278", "radius": "5"}).content.decode()
+    assert "No meetings match" in body
+
+
+@pytest.mark.django_db
+def test_schedule_text_keeps_day_names_capitalised(client):
+    make_meeting(name="Thursday group", weekday=3)
+    body = client.get("/", {"near": "51.5074,-0.1278"}).content.decode()
+    assert "Every Thursday, 19:00" in body
