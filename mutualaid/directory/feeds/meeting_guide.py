@@ -485,6 +485,10 @@ def _updated(value, warn) -> datetime | None:
 #   not a spec code; consumers infer online from conference_url / conference_phone, and
 #   TSML's attendance_option says it outright. A temporarily closed meeting (mode
 #   inactive) always carries TC, which is how tsml-ui and the Meeting Guide app know.
+# - Address: street_address, city, region, postcode, country go out as address, city,
+#   state, postal_code, country (our region is a state, province or nation; the spec's
+#   `region` is a neighbourhood for tsml-ui's filter, which falls back to city without it),
+#   and formatted_address only when we hold one (consumers compose it from the parts).
 # - approximate: "yes" for an online-only meeting whatever its stored address says,
 #   because consumers read a non-approximate address as "held in person here".
 # - attendance_option (TSML's extension): in_person | online | hybrid | inactive.
