@@ -149,3 +149,30 @@ def test_gate_refuses_a_verified_commissioner_and_audits_it(client):
     assert response.status_code == 403
     denied = AuditEvent.objects.filter(action="denied", actor_id=user.pk).get()
     assert denied.detail["path"] == "/casework/clients/7/"
+
+
+def test_break_glass_grant_in_the_admin_is_audited(client):
+    boss = make_staff(Role.ADMINISTRATOR)
+    boss.is_staff = boss.is_superuser = True
+    boss.save()
+    target = make_staff(Role.ADMINISTRATOR)
+    org = membership_of(target).organisation
+    login_verified(client, boss)
+    soon = timezone.localtime() + timedelta(hours=4)
+    response = client.post(
+        reverse("admin:accounts_accessgrant_add"),
+        {
+            "user": target.pk,
+            "organisation": org.pk,
+            "reason": "Incident 7: restore a care plan",
+            "expires_at_0": soon.strftime("%Y-%m-%d"),
+            "expires_at_1": soon.strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    grant = AccessGrant.objects.get(user=target)
+    assert grant.granted_by == boss
+    assert can_see_client_data(target, org)
+    event = AuditEvent.objects.get(action="access_granted")
+    assert event.actor_id == boss.pk and event.target_id == str(grant.pk)
+    assert "Incident" not in str(event.detail)

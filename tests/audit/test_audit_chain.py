@@ -19,10 +19,14 @@ pytestmark = pytest.mark.django_db
 def _events(n=3):
     user = make_staff(Role.KEYWORKER)
     org = Organisation.objects.get(memberships__user=user)
-    return user, org, [
-        record_event(actor=user, action="read", target=("casework.client", 40 + i))
-        for i in range(n)
-    ]
+    return (
+        user,
+        org,
+        [
+            record_event(actor=user, action="read", target=("casework.client", 40 + i))
+            for i in range(n)
+        ],
+    )
 
 
 def test_events_chain_from_genesis():
@@ -42,7 +46,10 @@ def test_record_event_fills_target_ip_and_refuses_content():
     user, org, _ = _events(0)
     request = RequestFactory().get("/casework/clients/9/", REMOTE_ADDR="203.0.113.7")
     event = record_event(
-        actor=user, action="export", target="casework.client:9", request=request,
+        actor=user,
+        action="export",
+        target="casework.client:9",
+        request=request,
         detail={"fields": ["notes", "goals"], "format": "csv"},
     )
     event.refresh_from_db()

@@ -45,8 +45,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not target_type or not target_id:
             raise CommandError("--target looks like casework.client:42")
-        events = events_for((target_type, target_id)) if options["all"] else disclosures_for(
-            (target_type, target_id)
+        events = (
+            events_for((target_type, target_id))
+            if options["all"]
+            else disclosures_for((target_type, target_id))
         )
         count = 0
         for event in events:
