@@ -22,6 +22,20 @@ $(LEAFLET):
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	@# WeasyPrint (the printable lists) needs Pango and a font from the system; HarfBuzz's
+	@# subsetter makes its PDFs faster. Installed only when missing, and only as root.
+	@export PATH="$$PATH:/sbin:/usr/sbin"; missing=""; \
+	if ! command -v ldconfig >/dev/null 2>&1; then echo "no ldconfig: not checking Pango"; exit 0; fi; \
+	for lib in libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
+	           libharfbuzz-subset.so.0:libharfbuzz-subset0; do \
+	  ldconfig -p | grep -q "$${lib%%:*} " || missing="$$missing $${lib##*:}"; \
+	done; \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "PDF output needs:$$missing (as root: apt-get install$$missing)"; exit 1; fi; \
+	echo "installing for PDF output:$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

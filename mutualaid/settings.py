@@ -35,6 +35,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 SITE_NAME = os.environ.get("SITE_NAME", "mutualaid")
+# Where the public site lives: absolute links made outside a request (QR codes in
+# `mutualaid print`). Requests use their own host.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 VAR_DIR = Path(os.environ.get("MUTUALAID_VAR_DIR", PROJECT_DIR / "var"))
 
 INSTALLED_APPS = [

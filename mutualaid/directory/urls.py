@@ -5,6 +5,8 @@ from . import feeds_views, report_views, views
 app_name = "directory"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("guide/", views.guide, name="guide"),
+    path("print/", views.print_list, name="print"),
     path("meetings/<slug:slug>/", views.meeting_detail, name="meeting"),
     path("meetings/<slug:slug>.ics", views.meeting_ics, name="meeting-ics"),
     path("meetings/<slug:slug>/report/", report_views.report_problem, name="meeting-report"),

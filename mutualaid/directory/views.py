@@ -138,3 +138,82 @@ def meeting_ics(request, slug):
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{meeting.slug}.ics"'
     return response
+
+
+# --- "Which group might suit me?" and the printable list (guide.py, printing.py) ---------
+
+
+def guide(request):
+    """A short form (no JavaScript needed); once answered, the options that fit, each with
+    what it is, who it is for, pros and cons from the sources, and its meetings."""
+    from .guide import GuideError, add_nearby_meetings, form_choices, parse_answers, recommend
+
+    context = {
+        "params": request.GET,
+        "selected": {name: request.GET.getlist(name) for name in ("about", "drug", "pref")},
+        **form_choices(),
+    }
+    if "who" not in request.GET:
+        return render(request, "directory/guide.html", context)
+    try:
+        answers = parse_answers(request.GET)
+    except GuideError as exc:
+        context["error"] = str(exc)
+        return render(request, "directory/guide.html", context, status=400)
+    guidance = recommend(answers)
+    add_nearby_meetings(guidance, organisation_ids=())
+    context.update({"answers": answers, "g": guidance, "error": guidance.error})
+    return render(request, "directory/guide.html", context, status=400 if guidance.error else 200)
+
+
+def print_list(request):
+    """The meetings of a search as a printable PDF booklet (?format=html: the HTML it is made
+    from). The same parameters as the home page; without any, a form to choose them."""
+    from mutualaid.lib.pdf import PDFUnavailable
+
+    from .printing import (
+        FORMATS,
+        MAX_MEETINGS,
+        Filters,
+        booklet_html,
+        booklet_pdf,
+        build_booklet,
+    )
+
+    params = request.GET
+    filters = Filters.from_querydict(params)
+    context = {
+        "params": params,
+        "days": list(enumerate(schedule.DAY_NAMES)),
+        "times_of_day": [(key, label) for key, (_, _, label) in TIME_OF_DAY.items()],
+        "form_types": [(key, vocabulary.meeting_types()[key].label) for key in FORM_TYPES],
+        "selected_types": params.getlist("type"),
+        "fellowships": Fellowship.objects.order_by("name"),
+        "approaches": Approach.choices,
+        "radii": ["5", "10", "25", "50"],
+        "max_meetings": MAX_MEETINGS,
+    }
+    output = params.get("format") or "pdf"
+    if output not in FORMATS:
+        context["error"] = f"format: unknown format {output!r} (use pdf or html)"
+        return render(request, "directory/print_form.html", context, status=400)
+    if not filters.any:
+        return render(request, "directory/print_form.html", context)
+    try:
+        booklet = build_booklet(
+            filters,
+            meeting_url=lambda m: request.build_absolute_uri(m.get_absolute_url()),
+            site_url=request.build_absolute_uri("/"),
+        )
+    except SearchError as exc:
+        context["error"] = str(exc)
+        return render(request, "directory/print_form.html", context, status=400)
+    if output == "html":
+        return HttpResponse(booklet_html(booklet))
+    try:
+        rendered = booklet_pdf(booklet)
+    except PDFUnavailable as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(rendered.data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{booklet.filename}"'
+    return response
