@@ -361,14 +361,16 @@ ABSTINENCE_EXPLAINED = [
 
 FAMILY_EXPLAINED = [
     P(
-        "Groups also exist for families, children, partners and friends affected by someone "
-        "else's drinking, drug use or gambling. For every problem drinker at least five other "
-        "people are thought to be affected, and the stress often takes its toll on their own "
-        "health.",
+        "Groups also exist to support families, children and friends affected by substance "
+        "misuse. For every problem drinker it is estimated that at least five other people are "
+        "adversely affected, and the stress often takes its toll on their own health.",
         "seed 001",
     ),
     P(
-        "These groups support you, whether or not the person you care about is getting help.",
+        "They support you, not only the person you care about: Al-Anon supports anyone affected "
+        "by someone else's drinking, whether or not that person is still drinking, and SMART "
+        "Family & Friends asks you to concentrate on yourself and your goals rather than on your "
+        "loved one.",
         "seed 001",
     ),
 ]
