@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/", include("mutualaid.accounts.urls")),
     path("api/v1/", api.urls),
     path("main_server/", include("mutualaid.directory.bmlt_api")),
+    path("", include("mutualaid.casework.urls")),
     path("", include("mutualaid.directory.urls")),
 ]
