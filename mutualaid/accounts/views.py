@@ -48,6 +48,8 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["end_reason"] = self.request.session.pop(END_REASON_KEY, None)
+        context["failure_limit"] = settings.AXES_FAILURE_LIMIT
+        context["idle_minutes"] = settings.SESSION_IDLE_MINUTES
         return context
 
     def get_success_url(self):
