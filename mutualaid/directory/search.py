@@ -1,17 +1,22 @@
 """The one meeting search: the CLI, the web pages and the API all call `search()`.
 
-Plan of a query (measured in bench/search.py):
+Plan of a query (measured in bench/search.py, see docs/performance.md):
 1. plain filters (listed, visible to the viewer, fellowship, types, language, mode, text,
-   weekday, start-minute window) and, near a point, a bounding box that the
-   (weekday, latitude, longitude, start_minute) index answers;
-2. the exact great-circle distance in SQL on the rows that pass the box;
+   weekday, start-minute window) and, near a point, a bounding box that the covering
+   (weekday, latitude, longitude, start_minute, ...) index answers;
+2. near a point, by distance or upcoming (_search_near): meetings with a place read a
+   few columns of the rows in the box and get their exact great-circle distance in
+   Python; online meetings (no place) are counted and paged apart; only the page's
+   meetings are read in full. Otherwise the distance is SQL (filtered_meetings);
 3. ordering by distance, by week order, or by next start ("upcoming"). Next start is
-   ordered in SQL by minutes-until-start on the local wall clock of each meeting's zone,
-   then made exact (DST, fortnightly and monthly schedules) in Python on a small prefix.
+   ordered by minutes-until-start on the local wall clock of each meeting's zone, then
+   made exact (DST, fortnightly and monthly schedules) in Python on a short prefix.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -189,10 +194,12 @@ class SearchResults:
 
 def search(query: SearchQuery) -> SearchResults:
     now = query.now or dj_timezone.now()
-    qs = filtered_meetings(query)
-    count = qs.count()
     need = query.offset + query.limit
     sort = query.effective_sort
+    if query.near is not None and (sort == "distance" or (sort == "start" and query.upcoming)):
+        return _search_near(query, now=now, need=need, sort=sort)
+    qs = filtered_meetings(query)
+    count = qs.count()
     if sort == "start":
         page = _by_next_start(qs, now=now, need=need)[query.offset : need]
         return SearchResults(query, count, page)
@@ -207,11 +214,167 @@ def search(query: SearchQuery) -> SearchResults:
     return SearchResults(query, count, page)
 
 
+def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> SearchResults:
+    """Near a point, by distance or by next start: meetings with a place and online ones apart.
+
+    With a place: SQL reads only the bounding box (the day + box index answers it, and
+    covers every column read here) and returns a few columns; the exact distance is
+    computed here, once per row, rather than by per-row SQL functions (which SQLite runs
+    as Python callbacks). Online meetings have no distance: by distance they come last,
+    counted and paged in SQL; by next start their few columns join the others in memory.
+    Only the page's meetings are read in full, in one query.
+    """
+    allowed = query.allowed_modes
+    matching = _matching(query, with_time=False)
+    placed = _placed_within(matching, query, sorted(allowed - {Mode.ONLINE}))
+    online = None
+    if Mode.ONLINE in allowed:
+        online = matching.filter(_time_filter(query), mode=Mode.ONLINE)
+    if sort == "start":  # every row is needed for the count: read the few columns once
+        if online is not None:
+            placed += [
+                (pk, None, week_minute, zone_name)
+                for pk, week_minute, zone_name in online.order_by().values_list(
+                    "pk", "week_minute", "timezone"
+                )
+            ]
+        page = _rows_by_next_start(placed, now=now, need=need)[query.offset : need]
+        return SearchResults(query, len(placed), _results(page, now))
+    count = len(placed) + (online.count() if online is not None else 0)
+    placed.sort(key=lambda row: (row[1], -1 if row[2] is None else row[2], row[0]))
+    page = [(pk, distance) for pk, distance, *_ in placed[query.offset : need]]
+    if online is not None and len(page) < query.limit and count > len(placed):
+        skip = max(0, query.offset - len(placed))
+        ordered = online.order_by("week_minute", "pk").values_list("pk", flat=True)
+        page += [(pk, None) for pk in ordered[skip : skip + query.limit - len(page)]]
+    return SearchResults(query, count, _results(page, now))
+
+
+def _placed_within(
+    matching: QuerySet[Meeting], query: SearchQuery, modes: list[str]
+) -> list[tuple[int, float, int | None, str]]:
+    """(pk, distance_km, week_minute, timezone) of meetings with a place within the radius.
+
+    The distance is geo.haversine_km, inlined (same operations, so the same float).
+    """
+    if not modes:
+        return []
+    lat, lng = query.near
+    in_box = matching.filter(_in_box(lat, lng, query.radius_km), mode__in=modes).order_by()
+    if _includes_unscheduled(query):  # every day, or none: apart, each is an index range
+        parts = [in_box.filter(weekday__in=list(range(7))), in_box.filter(weekday__isnull=True)]
+    else:
+        parts = [in_box.filter(_time_filter(query))]
+    rows = itertools.chain.from_iterable(
+        part.values_list("pk", "latitude", "longitude", "week_minute", "timezone") for part in parts
+    )
+    sin, cos, asin, sqrt = math.sin, math.cos, math.asin, math.sqrt
+    to_rad = math.radians
+    phi1 = to_rad(lat)
+    cos_phi1 = cos(phi1)
+    diameter, radius = 2 * geo.EARTH_RADIUS_KM, query.radius_km
+    found = []
+    for pk, m_lat, m_lng, week_minute, zone_name in rows:
+        phi2 = to_rad(m_lat)
+        a = sin((phi2 - phi1) / 2) ** 2 + cos_phi1 * cos(phi2) * sin(to_rad(m_lng - lng) / 2) ** 2
+        distance = diameter * asin(min(1.0, sqrt(a)))
+        if distance <= radius:
+            found.append((pk, distance, week_minute, zone_name))
+    return found
+
+
+def _results(page: list[tuple[int, float | None]], now: datetime) -> list[SearchResult]:
+    """SearchResults for (pk, distance_km) in this order, reading the meetings in one query."""
+    meetings = Meeting.objects.select_related("fellowship").in_bulk([pk for pk, _ in page])
+    return [
+        SearchResult(meetings[pk], distance, meetings[pk].next_start(now), now)
+        for pk, distance in page
+    ]
+
+
+def _rows_by_next_start(rows, *, now: datetime, need: int) -> list[tuple[int, float | None]]:
+    """_by_next_start for (pk, distance_km, week_minute, timezone) rows in memory: order by
+    minutes until the wall-clock start, then make the next start exact on a prefix long
+    enough to be sure of the first `need`. Returns (pk, distance_km) in next-start order."""
+    now_minutes: dict[str, int] = {}
+    keyed = []
+    for pk, distance, week_minute, zone_name in rows:
+        if zone_name not in now_minutes:
+            now_minutes[zone_name] = _local_minute_of_week(now, zone_name)
+        soon = (
+            week_minute + schedule.MINUTES_PER_WEEK + GRACE_MINUTES - now_minutes[zone_name]
+        ) % schedule.MINUTES_PER_WEEK
+        keyed.append((soon, pk, distance))
+    keyed.sort()
+    margin = _wall_clock_margin(now, now_minutes)
+    found: list[tuple[datetime, int, float | None]] = []
+    fetched, batch = 0, max(2 * need, 50)
+    while keyed:
+        prefix = keyed[fetched : fetched + batch]
+        fetched += len(prefix)
+        starts = _next_starts([pk for _, pk, _ in prefix], now)
+        found += [(starts[pk], pk, distance) for _, pk, distance in prefix]
+        found.sort(key=lambda r: (r[0], r[1]))
+        if fetched == len(keyed):
+            break
+        # No meeting not yet read starts before this instant (keyed[fetched] is the first).
+        horizon = now + timedelta(minutes=keyed[fetched][0] - GRACE_MINUTES) - margin
+        if len(found) >= need and found[need - 1][0] < horizon:
+            break
+        batch *= 2
+    return [(pk, distance) for _, pk, distance in found]
+
+
+def _wall_clock_margin(now: datetime, zone_names) -> timedelta:
+    """How much sooner than its wall-clock minutes-until-start a meeting can really start.
+
+    The wall-clock key counts from the start of the current minute (up to a minute early);
+    a UTC offset change in the coming week can add up to DST_MARGIN. Offsets are sampled
+    hourly from a day before now to eight days after (no zone changes offset twice within
+    an hour).
+    """
+    for name in zone_names:
+        tz = schedule.zone(name)
+        first = (now - timedelta(days=1)).astimezone(tz).utcoffset()
+        for hours in range(-23, 8 * 24 + 1):
+            if (now + timedelta(hours=hours)).astimezone(tz).utcoffset() != first:
+                return DST_MARGIN
+    return timedelta(minutes=1)
+
+
+def _next_starts(pks: list[int], now: datetime) -> dict[int, datetime]:
+    """Meeting.next_start(now) for these meetings, from their schedule columns only."""
+    starts = {}
+    for i in range(0, len(pks), 500):
+        rows = Meeting.objects.filter(pk__in=pks[i : i + 500]).values_list(
+            "pk", "weekday", "start_time", "timezone", "frequency", "month_week", "series_anchor"
+        )
+        for pk, weekday, start_time, zone_name, frequency, month_week, anchor in rows:
+            meeting = Meeting(
+                weekday=weekday,
+                start_time=start_time,
+                timezone=zone_name,
+                frequency=frequency,
+                month_week=month_week,
+                series_anchor=anchor,
+            )
+            starts[pk] = meeting.next_start(now)
+    return starts
+
+
 def filtered_meetings(query: SearchQuery) -> QuerySet[Meeting]:
     """Every listed meeting the query matches, annotated with distance_km when near a point."""
-    qs = Meeting.objects.listed().visible_to(query.organisation_ids)
     allowed = query.allowed_modes
-    qs = qs.filter(mode__in=sorted(allowed))
+    qs = _matching(query).filter(mode__in=sorted(allowed))
+    if query.near is not None:
+        qs = _near(qs, query, online_allowed=Mode.ONLINE in allowed)
+    return qs
+
+
+def _matching(query: SearchQuery, *, with_time: bool = True) -> QuerySet[Meeting]:
+    """Listed meetings the viewer may see that pass every filter but mode and place (and
+    day and time, without with_time)."""
+    qs = Meeting.objects.listed().visible_to(query.organisation_ids)
     if query.fellowships:
         qs = qs.filter(fellowship__code__in=list(query.fellowships))
     if query.approaches:
@@ -231,18 +394,26 @@ def filtered_meetings(query: SearchQuery) -> QuerySet[Meeting]:
             | Q(city__icontains=word)
             | Q(notes__icontains=word)
         )
-    qs = qs.filter(_time_filter(query))
-    if query.near is not None:
-        qs = _near(qs, query, online_allowed=Mode.ONLINE in allowed)
-    return qs
+    return qs.filter(_time_filter(query)) if with_time else qs
+
+
+def _includes_unscheduled(query: SearchQuery) -> bool:
+    """Whether "by appointment" meetings (no day) match: no day, time, upcoming or
+    next-start order asked (they have no next start to order by)."""
+    timed = (
+        query.upcoming
+        or query.start_after is not None
+        or query.start_before is not None
+        or query.effective_sort == "start"
+    )
+    return not query.weekdays and not timed
 
 
 def _time_filter(query: SearchQuery) -> Q:
-    timed = query.upcoming or query.start_after is not None or query.start_before is not None
     days = sorted(set(query.weekdays)) if query.weekdays else list(range(7))
     # Always name the days: it lets the (weekday, ...) index serve every query.
     condition = Q(weekday__in=days)
-    if not query.weekdays and not timed:
+    if _includes_unscheduled(query):
         condition |= Q(weekday__isnull=True)  # "by appointment" meetings
     after = _minutes(query.start_after)
     before = _minutes(query.start_before)
@@ -273,12 +444,16 @@ def distance_expression(lat: float, lng: float):
     return Value(2.0 * geo.EARTH_RADIUS_KM) * ASin(Sqrt(a))
 
 
+def _in_box(lat: float, lng: float, radius_km: float) -> Q:
+    in_box = Q()
+    for min_lat, max_lat, min_lng, max_lng in geo.bounding_boxes(lat, lng, radius_km):
+        in_box |= Q(latitude__range=(min_lat, max_lat), longitude__range=(min_lng, max_lng))
+    return in_box
+
+
 def _near(qs: QuerySet[Meeting], query: SearchQuery, *, online_allowed: bool) -> QuerySet[Meeting]:
     lat, lng = query.near
-    in_box = Q()
-    for min_lat, max_lat, min_lng, max_lng in geo.bounding_boxes(lat, lng, query.radius_km):
-        in_box |= Q(latitude__range=(min_lat, max_lat), longitude__range=(min_lng, max_lng))
-    physical = in_box & ~Q(mode=Mode.ONLINE)
+    physical = _in_box(lat, lng, query.radius_km) & ~Q(mode=Mode.ONLINE)
     qs = qs.filter(physical | Q(mode=Mode.ONLINE) if online_allowed else physical)
     qs = qs.annotate(
         distance_km=Case(

@@ -74,7 +74,7 @@ def brute_force(meetings, q: SearchQuery, now: datetime):
     allowed = set()
     for mode in q.modes:
         allowed |= {str(m) for m in MODE_EXPANSION[mode]}
-    timed = q.upcoming or q.start_after or q.start_before
+    timed = q.upcoming or q.start_after or q.start_before or q.effective_sort == "start"
     found = []
     for m in meetings:
         if m.status != "active" or m.duplicate_of_id is not None:
@@ -181,8 +181,9 @@ NOWS = [
 
 
 @pytest.mark.django_db
-def test_search_equals_brute_force_on_random_queries():
-    rng = random.Random(20261128)
+@pytest.mark.parametrize("seed", [20261128, 3, 5])
+def test_search_equals_brute_force_on_random_queries(seed):
+    rng = random.Random(seed)
     org = Organisation.objects.create(name="HMP Example", slug="hmp-example")
     meetings = build_directory(rng, 700, org)
     checked = 0
