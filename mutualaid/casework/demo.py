@@ -7,8 +7,8 @@ the demo back-dates its own casework rows so the journeys span the last few mont
 are fake, from a small list; meetings come from the directory (the one search selector),
 near Brighton when the demo directory is loaded, else anywhere.
 
-Staff passwords are random on every load and printed once, with a TOTP secret and a few
-recovery codes for each: they are never stored in the repository or in plain text.
+The staff password is random on every load and printed once, with each login's TOTP
+secret and a few recovery codes: never stored in the repository or in plain text.
 """
 
 from __future__ import annotations
@@ -20,18 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mutualaid.accounts.mfa import TOTP_DEVICE_NAME, issue_recovery_codes
-from mutualaid.accounts.models import Membership, Organisation, Role, Team
+from mutualaid.accounts.models import AccessGrant, Membership, Organisation, Role, Team
 from mutualaid.directory.models import Fellowship, Meeting
 from mutualaid.directory.search import SearchQuery, search
 from mutualaid.lib import schedule
 
 from . import services
 from .models import (
+    DEMO_ORGANISATION_SLUG,
     Assessment,
     Attendance,
     Barc10,
@@ -42,9 +44,10 @@ from .models import (
     Introduction,
     MeetingChoice,
     StageChange,
+    Volunteer,
 )
 
-DEMO_SLUG = "demo-service"
+DEMO_SLUG = DEMO_ORGANISATION_SLUG
 DEMO_NAME = "Demo Recovery Service"
 DEMO_AREA = "Brighton and Hove"
 CENTRE = (50.8225, -0.1372)  # Brighton
@@ -144,37 +147,50 @@ class Clock:
         return moment.replace(hour=hour, minute=self.rng.randint(0, 59), second=0, microsecond=0)
 
 
-def _credentials(user) -> DemoStaff:
+def _credentials(users) -> list[DemoStaff]:
+    """One new random password for all the demo logins (hashed once: Argon2 is slow on
+    purpose), and each login's own TOTP secret and recovery codes."""
     password = f"demo-{secrets.token_urlsafe(12)}"
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    TOTPDevice.objects.filter(user=user).delete()
-    device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
-    secret = base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
-    codes = issue_recovery_codes(user, count=3)
-    return DemoStaff(
-        username=user.get_username(),
-        role=user.membership.get_role_display(),
-        password=password,
-        totp_secret=secret,
-        otpauth_url=device.config_url,
-        recovery_codes=codes,
-    )
+    hashed = make_password(password)
+    found = []
+    for user in users:
+        user.password = hashed
+        user.save(update_fields=["password"])
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        found.append(
+            DemoStaff(
+                username=user.get_username(),
+                role=user.membership.get_role_display(),
+                password=password,
+                totp_secret=base64.b32encode(device.bin_key).decode("ascii").rstrip("="),
+                otpauth_url=device.config_url,
+                recovery_codes=issue_recovery_codes(user, count=3),
+            )
+        )
+    return found
 
 
 def reset_credentials() -> list[DemoStaff]:
-    """New passwords, TOTP secrets and recovery codes for the demo staff."""
+    """A new password, TOTP secrets and recovery codes for the demo staff."""
     users = get_user_model().objects.filter(
         membership__organisation__slug=DEMO_SLUG, username__startswith="demo-"
     )
-    return [_credentials(u) for u in users.select_related("membership").order_by("username")]
+    return _credentials(users.select_related("membership").order_by("username"))
 
 
 def demo_meetings(count: int = 30) -> list[Meeting]:
     """Meetings for the demo clients, through the one search selector: near Brighton if
     the directory has any, else the first listed anywhere."""
     wanted = ("AA", "NA", "CA", "SMART", "ALANON")
-    query = SearchQuery(near=CENTRE, radius_km=25, fellowships=wanted, limit=count, sort="distance")
+    query = SearchQuery(
+        near=CENTRE,
+        radius_km=25,
+        fellowships=wanted,
+        modes=("in_person",),
+        limit=count,
+        sort="distance",
+    )
     found = [r.meeting for r in search(query).results if r.meeting.weekday is not None]
     if len(found) < 5:
         query = SearchQuery(fellowships=wanted, limit=count, sort="week")
@@ -204,6 +220,22 @@ def _last_stage_change(client: Client, at: datetime) -> None:
     change = StageChange.objects.filter(client=client).order_by("-pk").first()
     if change:
         StageChange.objects.filter(pk=change.pk).update(changed_at=at)
+
+
+@transaction.atomic
+def remove_casework_demo() -> bool:
+    """Delete the demo service: its clients, volunteers, staff and organisation. The audit
+    trail keeps its events (append-only). Returns False when there was none."""
+    org = Organisation.objects.filter(slug=DEMO_SLUG).first()
+    if org is None:
+        return False
+    Client.objects.filter(organisation=org).delete()
+    Volunteer.objects.filter(organisation=org).delete()
+    get_user_model().objects.filter(membership__organisation=org).delete()
+    AccessGrant.objects.filter(organisation=org).delete()
+    Team.objects.filter(organisation=org).delete()
+    org.delete()
+    return True
 
 
 @transaction.atomic
@@ -238,7 +270,7 @@ def load_casework_demo(
         )
         users[username] = user
     result = CaseworkDemo(created=True, organisation=org)
-    result.staff = [_credentials(users[username]) for username, *_ in STAFF]
+    result.staff = _credentials([users[username] for username, *_ in STAFF])
 
     lead = users["demo-keyworker"]
     by_code = {f.code: f for f in Fellowship.objects.all()}
@@ -383,6 +415,7 @@ def _journey(step, *, rng, clock, keyworker, reference, name, meetings, voluntee
         return
     if volunteer is not None:
         services.respond_to_introduction(introduction=intro, accept=True)
+        _last_stage_change(client, assessed + timedelta(hours=5))
     if step == "accepted":
         Introduction.objects.filter(pk=intro.pk).update(responded_at=assessed + timedelta(hours=5))
         return
@@ -414,7 +447,14 @@ def _journey(step, *, rng, clock, keyworker, reference, name, meetings, voluntee
     Attendance.objects.filter(client=client).update(created_at=followed)
     _last_stage_change(client, followed)
     services.review_goal(actor=keyworker, goal=goal, status="met")
-    Goal.objects.filter(pk=goal.pk).update(reviewed_at=followed)
+    Goal.objects.filter(pk=goal.pk).update(
+        created_at=assessed + timedelta(minutes=25),
+        due_on=(assessed + timedelta(days=14)).date(),
+        reviewed_at=followed,
+    )
+    FollowUp.objects.filter(goal=goal).update(
+        due_on=(assessed + timedelta(days=14)).date(), done_at=followed
+    )
     if another:
         return
     # Engaged: weekly goal, self-reported meetings, check-ins and BARC-10 over months.
@@ -437,7 +477,7 @@ def _journey(step, *, rng, clock, keyworker, reference, name, meetings, voluntee
                 meeting=meeting,
                 fellowship=fellowship,
                 attended_on=when.date(),
-                mode="in_person",
+                mode="online" if meeting.mode == "online" else "in_person",
                 felt=rng.choice(["good", "good", "ok", "hard"]),
                 source="self",
                 created_at=when + timedelta(hours=3),

@@ -120,6 +120,8 @@ def _round(value: float | None) -> float | None:
 
 
 def _change_stage(*, actor, client: Client, to: str, reason: str) -> None:
+    # The stored stage, not this instance's: another write may have moved it meanwhile.
+    client.stage = Client.objects.filter(pk=client.pk).values_list("stage", flat=True).get()
     if client.stage == to:
         return
     StageChange.objects.create(
@@ -556,9 +558,11 @@ def arrange_introduction(
     )  # fmt: skip
     if needs_volunteer:
         # An accounting of disclosures: the client's first name goes to a named volunteer.
+        # Targeted at the client, so `mutualaid audit disclosures` for them lists it.
         _audit(
-            actor, "disclose", intro, request=request, client=client.pk, volunteer=volunteer.pk,
-            fields=["shared_first_name", "agreed_contact"], consent="volunteer_introduction",
+            actor, "disclose", client, request=request, introduction=intro.pk,
+            volunteer=volunteer.pk, fields=["shared_first_name", "agreed_contact"],
+            consent="volunteer_introduction",
         )  # fmt: skip
         transaction.on_commit(lambda: emails.send_introduction_request(intro))
     return intro
@@ -1087,13 +1091,26 @@ def _claim(intro: Introduction, field: str, now: datetime) -> bool:
         claimed = Introduction.objects.filter(pk=intro.pk, **{f"{field}__isnull": True}).update(
             **{field: now}
         )
-        if claimed:
+        if claimed and field == "reminder_volunteer_sent_at":
+            # The volunteer is told the client's first name again: a disclosure.
             record_event(
                 actor=None,
-                action="disclose" if field == "reminder_volunteer_sent_at" else "update",
+                action="disclose",
+                target=intro.client,
+                detail={
+                    "introduction": intro.pk,
+                    "volunteer": intro.volunteer_id,
+                    "fields": ["shared_first_name", "agreed_contact"],
+                    "via": "reminder",
+                },
+            )
+        elif claimed:
+            record_event(
+                actor=None,
+                action="update",
                 target=intro,
                 organisation=intro.client.organisation_id,
-                detail={"client": intro.client_id, "reminder": field.split("_")[1], "via": "cron"},
+                detail={"client": intro.client_id, "reminder": "client", "via": "cron"},
             )
     return bool(claimed)
 

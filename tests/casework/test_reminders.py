@@ -71,6 +71,10 @@ def test_both_get_one_reminder_with_a_calendar_file_and_never_twice(arranged, ma
     assert "Sam" in volunteer_mail.body and "Taylor" not in volunteer_mail.body
     assert "At the door, 18:40" in volunteer_mail.body
     assert "/volunteers/remove/" in volunteer_mail.body
+    # Telling the volunteer the first name again is in the client's accounting of disclosures.
+    from mutualaid.audit.selectors import disclosures_for
+
+    assert disclosures_for(arranged.client).filter(detail__via="reminder").count() == 1
 
     assert "0 to clients, 0 to volunteers" in run(utc(2026, 3, 28, 18, 15))
     assert "0 to clients, 0 to volunteers" in run(utc(2026, 3, 29, 9, 0))

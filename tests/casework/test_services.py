@@ -152,8 +152,11 @@ def test_introduction_with_a_volunteer_needs_consent_and_an_active_volunteer(
     with django_capture_on_commit_callbacks(execute=True):
         intro = services.arrange_introduction(**kwargs)
     assert len(mailoutbox) == 1
-    [disclosure] = events(intro, action="disclose")
+    from mutualaid.audit.selectors import disclosures_for
+
+    [disclosure] = disclosures_for(client).filter(action="disclose")
     assert disclosure.detail["volunteer"] == volunteer.pk
+    assert disclosure.detail["introduction"] == intro.pk
     assert disclosure.detail["fields"] == ["shared_first_name", "agreed_contact"]
 
 

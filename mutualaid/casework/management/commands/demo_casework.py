@@ -1,6 +1,6 @@
 """`mutualaid demo_casework`: a demo treatment service with staff, volunteers and ~40
-synthetic clients (run at the end of `mutualaid demo` too). Prints each demo login's
-password, TOTP secret and recovery codes once; they are random on every load."""
+synthetic clients (run at the end of `mutualaid demo` too). Prints the demo logins'
+password and each one's TOTP secret and recovery codes once; random on every load."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
@@ -10,6 +10,7 @@ from mutualaid.casework.demo import (
     DEFAULT_SEED,
     DEMO_NAME,
     load_casework_demo,
+    remove_casework_demo,
     reset_credentials,
 )
 
@@ -20,6 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, metavar="N")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument(
+            "--replace", action="store_true", help="delete the demo service first, then load"
+        )
         parser.add_argument(
             "--reset-passwords",
             action="store_true",
@@ -35,6 +39,8 @@ class Command(BaseCommand):
                 raise CommandError("no demo service yet: run `mutualaid demo_casework` first")
             self._print_logins(staff)
             return
+        if opts["replace"]:
+            remove_casework_demo()
         # The demo's introductions would email made-up volunteers: send nothing.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
             result = load_casework_demo(clients=opts["clients"], seed=opts["seed"])
@@ -56,12 +62,13 @@ class Command(BaseCommand):
     def _print_logins(self, staff):
         w = self.stdout.write
         w("")
-        w("Demo logins (shown once; sign in at /accounts/login/, then /casework/):")
+        w("Demo logins (shown once; sign in at /accounts/login/, then go to /casework/).")
+        w(f"Password for every demo login: {staff[0].password}")
         for s in staff:
-            w(f"  {s.username:<18} {s.role:<32} password: {s.password}")
-            w(f"  {'':<18} TOTP secret (add to an authenticator app): {s.totp_secret}")
-            w(f"  {'':<18} recovery codes (single use): {', '.join(s.recovery_codes)}")
+            w(f"  {s.username:<18} {s.role}")
+            w(f"  {'':<18} TOTP secret: {s.totp_secret}")
+            w(f"  {'':<18} recovery codes (one per sign-in): {', '.join(s.recovery_codes)}")
         w("")
-        w("Second factor: add the TOTP secret to any authenticator app (or run")
-        w("`oathtool --totp -b SECRET`), or use one recovery code per sign-in.")
+        w("Second factor: add a login's TOTP secret to any authenticator app (or run")
+        w("`oathtool --totp -b SECRET`), or use one of its recovery codes per sign-in.")
         w("Start as demo-keyworker. demo-commissioner and demo-admin see no client records.")

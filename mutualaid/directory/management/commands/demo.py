@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from mutualaid.directory.demo import (
@@ -47,3 +48,5 @@ class Command(BaseCommand):
             f"Loaded {result.created} demo meetings into {DEMO_SOURCE_NAME!r}{replaced} "
             f"in {result.seconds:.1f} s."
         )
+        # Casework: a demo service, its staff (logins printed once), volunteers and clients.
+        call_command("demo_casework", replace=opts["replace"], stdout=self.stdout)
