@@ -280,7 +280,11 @@ def record_attendance(request, pk: int, payload: AttendanceIn):
     client = _client(request, pk, edit=True)
     meeting = None
     if payload.meeting_id is not None:
-        meeting = Meeting.objects.filter(pk=payload.meeting_id).first()
+        meeting = (
+            Meeting.objects.visible_to([client.organisation_id])
+            .filter(pk=payload.meeting_id)
+            .first()
+        )
         if meeting is None:
             raise HttpError(400, "meeting_id: no such meeting in the directory")
     fellowship = None

@@ -327,11 +327,12 @@ def timeline(client: Client) -> list[TimelineEntry]:
             )
         )
         if i.responded_at:
+            answer = {"accepted": "Volunteer accepted", "declined": "Volunteer declined"}
             entries.append(
                 TimelineEntry(
                     i.responded_at,
                     "introduction",
-                    f"Volunteer {i.get_status_display().lower().replace('volunteer ', '')}",
+                    answer.get(i.status, "Volunteer answered"),
                     i.meeting.name,
                     i.volunteer.display_name if i.volunteer_id else "",
                 )

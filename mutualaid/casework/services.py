@@ -385,7 +385,15 @@ def record_assessment(
 # --- stage 2 --------------------------------------------------------------------------
 
 
-def _usable_meeting(meeting: Meeting, field: str = "meeting") -> None:
+def _visible_meeting(meeting: Meeting, client: Client, field: str = "meeting") -> None:
+    """A meeting restricted to another organisation (inside a prison, a hospital) does
+    not exist for this client's service."""
+    if not Meeting.objects.visible_to([client.organisation_id]).filter(pk=meeting.pk).exists():
+        raise ValidationError({field: "There is no such meeting in the directory."})
+
+
+def _usable_meeting(meeting: Meeting, client: Client, field: str = "meeting") -> None:
+    _visible_meeting(meeting, client, field)
     if meeting.status == MeetingStatus.REMOVED:
         raise ValidationError(
             {field: "This meeting has been removed from the directory: choose another one."}
@@ -395,7 +403,7 @@ def _usable_meeting(meeting: Meeting, field: str = "meeting") -> None:
 @transaction.atomic
 def choose_meeting(*, actor, client: Client, meeting: Meeting, request=None) -> MeetingChoice:
     _require_edit(actor, client)
-    _usable_meeting(meeting)
+    _usable_meeting(meeting, client)
     choice, created = MeetingChoice.objects.get_or_create(
         client=client, meeting=meeting, defaults={"chosen_by": actor}
     )
@@ -436,7 +444,7 @@ def set_goal(
     if kind == GoalKind.OTHER and not description.strip():
         raise ValidationError({"description": "Say what the goal is."})
     if meeting is not None:
-        _usable_meeting(meeting)
+        _usable_meeting(meeting, client)
     goal = Goal.objects.create(
         client=client,
         kind=kind,
@@ -490,7 +498,7 @@ def arrange_introduction(
     """Arrange the hand-off to one occurrence of a meeting. With a volunteer, the request
     goes by email (after the transaction commits) with a signed link to accept or decline."""
     _require_edit(actor, client)
-    _usable_meeting(meeting)
+    _usable_meeting(meeting, client)
     now = timezone.now()
     if starts_at <= now:
         raise ValidationError({"starts_at": "Choose a date that is still to come."})
@@ -774,6 +782,8 @@ def record_attendance(
     _require_edit(actor, client)
     if attended_on > timezone.localdate():
         raise ValidationError({"attended_on": "The date cannot be in the future."})
+    if meeting is not None:
+        _visible_meeting(meeting, client)
     attendance = Attendance.objects.create(
         client=client,
         meeting=meeting,

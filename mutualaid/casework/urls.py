@@ -3,9 +3,16 @@ verified second factor is required by middleware as well as by each view). The l
 for people without an account live outside it: /introductions/<token>/ (volunteer),
 /volunteers/remove/<token>/ and /my-meetings/<token>/ (the client's self-report page)."""
 
-from django.urls import path
+from django.urls import path as django_path
+from django.views.decorators.cache import never_cache
 
 from . import views
+
+
+def path(route, view, name):
+    """Client data and private links are never kept by browsers or proxies."""
+    return django_path(route, never_cache(view), name=name)
+
 
 app_name = "casework"
 

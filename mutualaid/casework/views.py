@@ -337,7 +337,11 @@ def meetings(request, pk):
     if guard := _closed_guard(request, client):
         return guard
     if request.method == "POST":
-        meeting = Meeting.objects.filter(pk=request.POST.get("meeting")).first()
+        meeting = (
+            Meeting.objects.visible_to([client.organisation_id])
+            .filter(pk=request.POST.get("meeting"))
+            .first()
+        )
         if meeting is None:
             messages.error(request, "That meeting was not found in the directory.")
             return redirect("casework:meetings", pk=client.pk)
@@ -501,7 +505,8 @@ def introduction_new(request, pk):
     if guard := _closed_guard(request, client):
         return guard
     meeting = (
-        Meeting.objects.select_related("fellowship")
+        Meeting.objects.visible_to([client.organisation_id])
+        .select_related("fellowship")
         .filter(pk=request.POST.get("meeting") or request.GET.get("meeting"))
         .first()
     )
