@@ -8,10 +8,14 @@ PORT ?= 8000
 # Leaflet for the results map: from the npm registry at install time, into var/ (git-ignored).
 LEAFLET_VERSION := 1.9.4
 LEAFLET := var/npm/.installed-leaflet-$(LEAFLET_VERSION)
+# The browser tests (tests/e2e): axe-core from the npm registry, into var/npm as well, and
+# Debian's chromium (Playwright never downloads a browser).
+AXE_VERSION := 4.14.1
+AXE := var/npm/.installed-axe-core-$(AXE_VERSION)
 
-.PHONY: setup run test bench lint clean
+.PHONY: setup run test bench lint clean chromium
 
-setup: $(STAMP) $(LEAFLET)
+setup: $(STAMP) $(LEAFLET) $(AXE) chromium
 
 $(LEAFLET):
 	@command -v npm >/dev/null 2>&1 || { echo "need npm (Node.js) to install Leaflet for the map"; exit 1; }
@@ -19,6 +23,22 @@ $(LEAFLET):
 	test -f var/npm/node_modules/leaflet/dist/leaflet.js
 	rm -f var/npm/.installed-leaflet-*
 	touch $(LEAFLET)
+
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || { echo "need npm (Node.js) to install axe-core for the tests"; exit 1; }
+	npm install --prefix var/npm --no-audit --no-fund --loglevel=error --save-exact axe-core@$(AXE_VERSION)
+	test -f var/npm/node_modules/axe-core/axe.min.js
+	rm -f var/npm/.installed-axe-core-*
+	touch $(AXE)
+
+# Installed only when missing, and only as root; otherwise the e2e tests fail saying so.
+chromium:
+	@test -x /usr/bin/chromium && exit 0; \
+	if [ "$$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "the browser tests (tests/e2e) need Debian's chromium (as root: apt-get install chromium)"; \
+	  exit 0; fi; \
+	echo "installing chromium for the browser tests (tests/e2e)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
