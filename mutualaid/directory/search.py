@@ -241,11 +241,14 @@ def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> 
         page = _rows_by_next_start(placed, now=now, need=need)[query.offset : need]
         return SearchResults(query, len(placed), _results(page, now))
     count = len(placed) + (online.count() if online is not None else 0)
-    placed.sort(key=lambda row: (row[1], -1 if row[2] is None else row[2], row[0]))
+    # Same distance: week order, "by appointment" (no week minute) last, as in SQL below.
+    placed.sort(key=lambda row: (row[1], row[2] is None, row[2] or 0, row[0]))
     page = [(pk, distance) for pk, distance, *_ in placed[query.offset : need]]
     if online is not None and len(page) < query.limit and count > len(placed):
         skip = max(0, query.offset - len(placed))
-        ordered = online.order_by("week_minute", "pk").values_list("pk", flat=True)
+        ordered = online.order_by(F("week_minute").asc(nulls_last=True), "pk").values_list(
+            "pk", flat=True
+        )
         page += [(pk, None) for pk in ordered[skip : skip + query.limit - len(page)]]
     return SearchResults(query, count, _results(page, now))
 

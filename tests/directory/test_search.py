@@ -127,7 +127,15 @@ def brute_force(meetings, q: SearchQuery, now: datetime):
     if sort == "start":
         found.sort(key=lambda r: (r[2], r[0].pk))
     elif sort == "distance":
-        found.sort(key=lambda r: (r[1] is None, r[1] or 0, r[0].week_minute or 0, r[0].pk))
+        found.sort(
+            key=lambda r: (
+                r[1] is None,
+                r[1] or 0,
+                r[0].week_minute is None,
+                r[0].week_minute or 0,
+                r[0].pk,
+            )
+        )
     else:
         found.sort(
             key=lambda r: (r[0].week_minute is None, r[0].week_minute or 0, r[0].name, r[0].pk)
