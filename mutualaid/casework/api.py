@@ -136,7 +136,7 @@ def _client(request, pk: int, *, edit: bool = False) -> Client:
 
 def _error(exc: ValidationError) -> HttpError:
     if hasattr(exc, "error_dict"):
-        text = "; ".join(f"{k}: {' '.join(v.messages)}" for k, v in exc.error_dict.items())
+        text = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
     else:
         text = " ".join(exc.messages)
     return HttpError(400, text)
@@ -236,11 +236,14 @@ def create_client(request, payload: ClientIn):
     fellowships = list(Fellowship.objects.filter(code__in=payload.pref_fellowships))
     if len(fellowships) != len(set(payload.pref_fellowships)):
         raise HttpError(400, "pref_fellowships: unknown fellowship code")
-    fields = {
-        "area_name": payload.area_name,
-        "pref_types": payload.pref_types,
-        "pref_languages": payload.pref_languages,
-    }
+    from mutualaid.lib import vocabulary
+
+    try:
+        types = sorted({vocabulary.resolve_type(t).key for t in payload.pref_types})
+        languages = sorted({vocabulary.resolve_language(c).code for c in payload.pref_languages})
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None
+    fields = {"area_name": payload.area_name, "pref_types": types, "pref_languages": languages}
     if payload.area_name:
         from .forms import resolve_area
 

@@ -187,8 +187,34 @@ def client_detail(request, pk):
         "shares": client.shares.filter(revoked_at__isnull=True).select_related("user"),
         "now": now,
         "stage_form": forms.StageForm(initial={"stage": client.stage}),
+        "preferences": _preferences_text(client),
+        "assessments": client.assessments.select_related("recorded_by")[:3],
+        "notes_follow_ups": client.follow_ups.filter(done_at__isnull=False)
+        .select_related("done_by")
+        .order_by("-done_at")[:5],
     }
     return render(request, "casework/client_detail.html", context)
+
+
+def _preferences_text(client: Client) -> list[tuple[str, str]]:
+    """The structured preferences in words, for the client's page."""
+    from mutualaid.directory.models import Approach
+    from mutualaid.lib import schedule
+
+    types = dict(forms.type_choices())
+    times = {k: v[2] for k, v in forms.TIME_OF_DAY.items()}
+    rows = [
+        ("Fellowships", ", ".join(f.name for f in client.pref_fellowships.all())),
+        ("Approach", ", ".join(dict(Approach.choices).get(a, a) for a in client.pref_approaches)),
+        ("Kinds of meeting", ", ".join(types.get(t, t) for t in client.pref_types)),
+        ("Languages", forms.languages_text(client.pref_languages)),
+        ("Days", ", ".join(schedule.DAY_NAMES[d] for d in client.pref_days if 0 <= d <= 6)),
+        ("Times", ", ".join(times.get(t, t) for t in client.pref_times)),
+        ("In person or online", ", ".join(m.replace("_", " ") for m in client.pref_modes)),
+        ("Volunteer", dict(forms.VOLUNTEER_GENDER_CHOICES).get(client.pref_volunteer_gender, "")),
+        ("Area", client.area_name),
+    ]
+    return [(label, value) for label, value in rows if value]
 
 
 @client_data_view
@@ -894,7 +920,10 @@ def self_report(request, token):
     attendance_form = forms.AttendanceForm(
         request.POST if request.POST.get("form") == "attendance" else None,
         meetings=meetings_qs,
-        initial={"attended_on": timezone.localdate()},
+        initial={
+            "attended_on": timezone.localdate(),
+            "meeting": str(meetings_qs[0].pk) if meetings_qs else "",
+        },
         prefix="a",
     )
     check_in_form = forms.SelfCheckInForm(
