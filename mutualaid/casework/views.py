@@ -115,6 +115,15 @@ def home(request):
 @client_data_view
 def follow_ups(request):
     items = selectors.follow_ups_due(request.user, within_days=14)
+    keyworkers = sorted(
+        {f.client.keyworker for f in items if f.client.keyworker_id},
+        key=lambda u: u.get_username(),
+    )
+    chosen = request.GET.get("keyworker", "")
+    if chosen:
+        items = [
+            f for f in items if f.client.keyworker and f.client.keyworker.get_username() == chosen
+        ]
     today = timezone.localdate()
     record_event(
         actor=request.user,
@@ -122,7 +131,11 @@ def follow_ups(request):
         request=request,
         detail={"view": "follow_ups", "items": len(items)},
     )
-    return render(request, "casework/follow_ups.html", {"items": items, "today": today})
+    return render(
+        request,
+        "casework/follow_ups.html",
+        {"items": items, "today": today, "keyworkers": keyworkers, "chosen": chosen},
+    )
 
 
 # --- clients ----------------------------------------------------------------------------

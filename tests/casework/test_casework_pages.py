@@ -144,3 +144,22 @@ def test_openapi_lists_the_casework_endpoints(client):
     assert "/api/v1/casework/clients" in paths
     assert "/api/v1/casework/clients/{pk}" in paths
     assert "/api/v1/casework/follow-ups" in paths
+
+
+def test_follow_ups_list_filters_by_keyworker(client):
+    from mutualaid.accounts.models import Team
+    from mutualaid.casework.models import FollowUp
+
+    org = make_organisation()
+    team = Team.objects.create(organisation=org, name="North")
+    ann = make_staff(Role.KEYWORKER, org, team, username="ann")
+    bob = make_staff(Role.KEYWORKER, org, team, username="bob")
+    lead = make_staff(Role.TEAM_LEAD, org, team)
+    for keyworker in (ann, bob):
+        person = make_client(keyworker)
+        FollowUp.objects.create(client=person, kind="review", due_on=timezone.localdate())
+    login_verified(client, lead)
+    everyone = client.get("/casework/follow-ups/").content.decode()
+    assert everyone.count("Record what happened") == 2 and 'id="keyworker-filter"' in everyone
+    only_ann = client.get("/casework/follow-ups/", {"keyworker": "ann"}).content.decode()
+    assert only_ann.count("Record what happened") == 1
