@@ -141,3 +141,28 @@ def _fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise FeedError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB")
     return data
+
+
+def resolve_timezone(value: str, default_timezone, latitude, longitude) -> str:
+    """A row's IANA zone: its own, else the feed's default, else derived from coordinates.
+
+    Raises ValueError with the reason; each parser reports it under its own field name.
+    """
+    from mutualaid.lib import schedule, tzlookup
+
+    if value:
+        schedule.zone(value)  # raises ValueError naming the unknown zone
+        return value
+    if default_timezone:
+        return default_timezone
+    if latitude is not None and longitude is not None:
+        found = tzlookup.timezone_at(latitude, longitude)
+        if found:
+            try:
+                schedule.zone(found)
+            except ValueError:
+                pass
+            else:
+                return found
+        raise ValueError(f"no time zone, and none is known at {latitude},{longitude}")
+    raise ValueError("no time zone, no coordinates and no default time zone")

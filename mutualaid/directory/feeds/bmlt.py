@@ -54,8 +54,9 @@ from mutualaid.directory.feeds import (
     MeetingRecord,
     ParseResult,
     Rejection,
+    resolve_timezone,
 )
-from mutualaid.lib import schedule, tzlookup, vocabulary
+from mutualaid.lib import schedule, vocabulary
 
 DEFAULT_DURATION_MINUTES = 60
 STOCK_MAP_CENTRE = (34.235918, -118.563659)
@@ -466,26 +467,13 @@ def _coordinates(row: dict, warn) -> tuple[float | None, float | None]:
 
 
 def _timezone(value, default_timezone, latitude, longitude) -> str:
-    name = _text(value)
-    if name:
-        try:
-            schedule.zone(name)
-        except ValueError as exc:
-            raise _Reject("time_zone", str(exc)) from None
-        return name
-    if default_timezone:
-        return default_timezone
-    if latitude is not None and longitude is not None:
-        found = tzlookup.timezone_at(latitude, longitude)
-        if found:
-            try:
-                schedule.zone(found)
-            except ValueError:
-                pass
-            else:
-                return found
-        raise _Reject("time_zone", f"no time zone, and none is known at {latitude},{longitude}")
-    raise _Reject("time_zone", "no time zone, no coordinates and no default time zone")
+    try:
+        return resolve_timezone(_text(value), default_timezone, latitude, longitude)
+    except ValueError as exc:
+        message = str(exc)
+        if message.endswith("default time zone"):
+            message += ""
+        raise _Reject("time_zone", message) from None
 
 
 def _is_web_url(text: str) -> bool:
