@@ -230,6 +230,8 @@ class Client(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic concurrency: each edit adds one; an edit of an older version is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["case_reference", "pk"]
@@ -435,6 +437,8 @@ class Goal(models.Model):
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Optimistic concurrency: each edit adds one; an edit of an older version is refused.
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["due_on", "pk"]

@@ -237,6 +237,9 @@ class Meeting(models.Model):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
+    # Optimistic concurrency (docs/reliability.md): every edit (admin, import, service)
+    # adds one; an edit based on an older version is refused instead of overwriting.
+    version = models.PositiveIntegerField(default=1)
 
     objects = MeetingQuerySet.as_manager()
 
