@@ -225,6 +225,9 @@ class Client(models.Model):
         max_length=8, choices=ClientStatus.choices, default=ClientStatus.ACTIVE
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention policy anonymised this closed record (casework/lifecycle.py):
+    # names, contact details and free text are gone; dates, stages and outcomes stay.
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
