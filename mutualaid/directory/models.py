@@ -481,3 +481,19 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.meeting}"
+
+
+class DirectoryGeneration(models.Model):
+    """One row whose counter moves on every change to what the public directory shows.
+
+    Cached searches and the rendered feeds are keyed on it (mutualaid/directory/cache.py),
+    so one indexed read tells every web worker, on every machine, whether its copy is
+    current, even when the change came from `mutualaid import` in another process.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=dj_timezone.now)
+
+    def __str__(self) -> str:
+        return f"directory generation {self.value}"
