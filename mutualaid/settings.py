@@ -37,7 +37,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 SITE_NAME = os.environ.get("SITE_NAME", "mutualaid")
 # Where the public site lives: absolute links made outside a request (QR codes in
 # `mutualaid print`). Requests use their own host.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Also the start of links in casework emails (sent by commands with no request);
+# CASEWORK_SITE_URL, its former name for those, is still read when SITE_URL is unset.
+SITE_URL = (
+    os.environ.get("SITE_URL") or os.environ.get("CASEWORK_SITE_URL") or "http://127.0.0.1:8000"
+).rstrip("/")
 VAR_DIR = Path(os.environ.get("MUTUALAID_VAR_DIR", PROJECT_DIR / "var"))
 
 INSTALLED_APPS = [
@@ -287,8 +291,6 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <noreply@localhost>")
-# Links in emails (sent by commands with no request) start with this.
-CASEWORK_SITE_URL = os.environ.get("CASEWORK_SITE_URL", "http://127.0.0.1:8000")
 # A volunteer's accept/decline link works this long (and never after the meeting starts);
 # their "remove my details" link, this long; a client's self-report link, this by default.
 CASEWORK_INTRODUCTION_LINK_DAYS = int(os.environ.get("CASEWORK_INTRODUCTION_LINK_DAYS", "14"))
@@ -298,3 +300,12 @@ CASEWORK_VOLUNTEER_REMOVE_LINK_DAYS = int(
 CASEWORK_SELF_REPORT_LINK_DAYS = int(os.environ.get("CASEWORK_SELF_REPORT_LINK_DAYS", "30"))
 # At most this many self-reported entries a client can send in 24 hours (more: HTTP 429).
 CASEWORK_SELF_REPORT_DAILY_LIMIT = int(os.environ.get("CASEWORK_SELF_REPORT_DAILY_LIMIT", "10"))
+# Retention (docs/security.md): `mutualaid retention --apply` anonymises client records
+# closed more than this many months ago. Decide it in the DPIA; 96 = eight years.
+RETENTION_CLOSED_CASE_MONTHS = int(os.environ.get("RETENTION_CLOSED_CASE_MONTHS", "96"))
+# Request size limits: a form or API body over DATA_UPLOAD_MAX_MEMORY_SIZE bytes, or with
+# more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields, is refused with 400 before any view runs.
+# Nothing accepts file uploads; FILE_UPLOAD_MAX_MEMORY_SIZE keeps any at the same bound.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(512 * 1024)))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -23,7 +23,7 @@ from .models import Introduction
 
 
 def site_url(path: str) -> str:
-    return settings.CASEWORK_SITE_URL.rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def introduction_link(intro: Introduction) -> str:
