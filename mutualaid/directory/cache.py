@@ -1,0 +1,139 @@
+"""What the public directory serves, cached, and told when it changes.
+
+The directory generation
+    One row (DirectoryGeneration) whose counter moves whenever anything the public
+    directory shows changes: Meeting, Fellowship and Source save/delete signals, and
+    explicit calls from code that writes without signals (QuerySet.update, bulk_create:
+    the importer, duplicate marking, verification, the demo). Everything cached below is
+    keyed on it, so a change made by any process (a web worker, `mutualaid import` run by
+    cron) is seen by every worker on every machine at its next request: reading it is one
+    primary-key SELECT (tens of microseconds), far cheaper than fingerprinting the meeting
+    table. Inside a transaction the bump waits for the commit (transaction.on_commit,
+    once per transaction), so no reader can cache the old rows under the new generation
+    and no lock is held on the row while an import runs.
+
+The search cache
+    Hot searches (the API's /meetings) are kept as rendered JSON in Django's cache
+    (settings.CACHES["default"]: memory of one process by default, a shared cache with
+    CACHE_URL) for SEARCH_CACHE_SECONDS, keyed on the normalised SearchQuery (so
+    "?day=monday&type=women" and "?type=Women&day=Mon" are one entry), the language, the
+    generation and, when the query has no fixed `now`, the current minute (next starts and
+    "upcoming" order move with the clock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache as default_cache
+from django.db import connections, router, transaction
+from django.db.models import F
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from .models import DirectoryGeneration, Fellowship, Meeting, Source
+
+KEY_PREFIX = "directory"
+
+
+# --- the generation -------------------------------------------------------------------
+
+
+def generation(using: str | None = None) -> int:
+    """The directory's current generation (0 before the first change)."""
+    alias = using or router.db_for_read(DirectoryGeneration)
+    table = connections[alias].ops.quote_name(DirectoryGeneration._meta.db_table)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [1])
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def _bump(alias: str) -> None:
+    rows = DirectoryGeneration.objects.using(alias).filter(pk=1)
+    now = timezone.now()
+    if not rows.update(value=F("value") + 1, changed_at=now):
+        _, created = DirectoryGeneration.objects.using(alias).get_or_create(
+            pk=1, defaults={"value": 1, "changed_at": now}
+        )
+        if not created:
+            rows.update(value=F("value") + 1, changed_at=now)
+
+
+class _BumpOnCommit:
+    """The on_commit callback; one per transaction (found again in run_on_commit)."""
+
+    directory_bump = True
+
+    def __init__(self, alias: str):
+        self.alias = alias
+
+    def __call__(self) -> None:
+        _bump(self.alias)
+
+
+def _in_own_transaction(conn) -> bool:
+    """True inside a transaction that will commit later. Django's TestCase wraps each test
+    in atomic blocks that never commit (their on_commit callbacks never run): a change
+    made under those alone counts as committed when made, as it would in autocommit."""
+    if not conn.in_atomic_block:
+        return False
+    blocks = getattr(conn, "atomic_blocks", [])
+    return not (blocks and getattr(blocks[0], "_from_testcase", False))
+
+
+def directory_changed(using: str | None = None) -> None:
+    """Call after changing what the public directory shows without Meeting/Fellowship/
+    Source signals (QuerySet.update, bulk_create, raw SQL): moves the generation now, or
+    when the current transaction commits."""
+    alias = using or router.db_for_write(DirectoryGeneration)
+    conn = connections[alias]
+    if _in_own_transaction(conn):
+        pending = getattr(conn, "run_on_commit", [])
+        if any(getattr(entry[1], "directory_bump", False) for entry in pending):
+            return
+        transaction.on_commit(_BumpOnCommit(alias), using=alias)
+    else:
+        _bump(alias)
+
+
+def _on_change(sender, using=None, **kwargs) -> None:
+    directory_changed(using)
+
+
+for _model in (Meeting, Fellowship, Source):
+    post_save.connect(_on_change, sender=_model, dispatch_uid=f"directory-cache-save-{_model}")
+    post_delete.connect(_on_change, sender=_model, dispatch_uid=f"directory-cache-del-{_model}")
+
+
+# --- cached values --------------------------------------------------------------------
+
+
+def search_cache_seconds() -> int:
+    return int(getattr(settings, "SEARCH_CACHE_SECONDS", 60))
+
+
+def search_key(query, *, scope: str, extra: tuple = ()) -> str:
+    """The cache key of a search: its normalised query (a frozen dataclass, whose repr
+    lists every field in order), the language and, without a fixed `now`, the minute."""
+    minute = "" if getattr(query, "now", None) is not None else str(int(time.time() // 60))
+    text = repr((query, get_language(), minute, extra))
+    return f"{scope}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def cached(key: str, make: Callable[[], object], *, timeout: int | None = None, cache=None):
+    """make()'s value for this key in the current generation, from the cache when there."""
+    store = cache or default_cache
+    timeout = search_cache_seconds() if timeout is None else timeout
+    if timeout <= 0:
+        return make()
+    full = f"{KEY_PREFIX}:{generation()}:{key}"
+    value = store.get(full)
+    if value is None:
+        value = make()
+        store.set(full, value, timeout)
+    return value
