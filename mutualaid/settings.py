@@ -309,3 +309,17 @@ RETENTION_CLOSED_CASE_MONTHS = int(os.environ.get("RETENTION_CLOSED_CASE_MONTHS"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(512 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = int(os.environ.get("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+# --- Operations (docs/reliability.md): /healthz, backups, JSON logs ---------------------
+INSTALLED_APPS += ["mutualaid.ops"]
+# LOG_FORMAT=json: one JSON object a line, with no personal data (mutualaid/ops/jsonlog.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT == "json":
+    LOGGING.setdefault("formatters", {})["json"] = {"()": "mutualaid.ops.jsonlog.JsonFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+# /healthz flags a URL source whose last successful import is older than this (it stays 200).
+HEALTH_SOURCE_STALE_HOURS = float(os.environ.get("HEALTH_SOURCE_STALE_HOURS", "48"))
+# `mutualaid backup` with no path writes here; PG_BIN_DIR finds pg_dump/pg_restore when
+# they are not on PATH (default: the newest /usr/lib/postgresql/*/bin).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
+PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")

@@ -5,6 +5,7 @@ from mutualaid.directory.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("mutualaid.ops.urls")),  # /healthz
     path("accounts/", include("mutualaid.accounts.urls")),
     path("api/v1/", api.urls),
     path("main_server/", include("mutualaid.directory.bmlt_api")),

@@ -20,8 +20,41 @@ class FellowshipAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class MeetingAdminForm(forms.ModelForm):
+    """The version the editor started from rides along hidden; saving from an older one
+    (someone else, or an import, saved meanwhile) is refused with a clear message."""
+
+    class Meta:
+        model = Meeting
+        fields = "__all__"  # noqa: DJ007 - the admin picks the fields; this adds the hidden version
+        widgets = {"version": forms.HiddenInput}
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("version") is not None:
+            from mutualaid.ops.concurrency import EditConflict
+
+            # The admin saves in one transaction: the row stays locked until it commits
+            # (SELECT FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction holds the
+            # write lock), so nobody can slip in between this check and the save.
+            stored = (
+                Meeting.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if stored != data["version"]:
+                conflict = EditConflict(
+                    f"The listing {self.instance.name!r}", expected=data["version"], current=stored
+                )
+                raise forms.ValidationError(conflict.messages[0], code="conflict")
+            data["version"] = stored + 1
+        return data
+
+
 @admin.register(Meeting)
 class MeetingAdmin(admin.ModelAdmin):
+    form = MeetingAdminForm
     list_display = [
         "name",
         "fellowship",
