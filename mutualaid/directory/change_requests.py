@@ -19,6 +19,7 @@ from django.utils.crypto import salted_hmac
 
 from mutualaid.ops.concurrency import claim_version
 
+from .cache import directory_changed
 from .models import ChangeRequest, ChangeRequestKind, ChangeRequestStatus, Meeting
 
 MAX_DETAILS = 2000
@@ -172,6 +173,7 @@ def mark_verified(*, meeting: Meeting, user) -> Meeting:
     now = dj_timezone.now()
     with transaction.atomic():
         Meeting.objects.filter(pk=meeting.pk).update(last_verified_at=now, verified_by=user)
+        directory_changed()  # update() sends no signals; "stale" flags change (cache.py)
         claim_version(meeting, None)
     meeting.last_verified_at = now
     meeting.verified_by = user
