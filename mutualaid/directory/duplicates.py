@@ -127,4 +127,8 @@ def mark_duplicates() -> int:
         by_primary[primary_of[pk]].append(pk)
     for primary, pks in by_primary.items():
         Meeting.objects.filter(pk__in=pks).update(duplicate_of=primary)
+    if changed:  # update() sends no signals: tell the caches (after commit)
+        from .cache import directory_changed
+
+        directory_changed()
     return len(changed)

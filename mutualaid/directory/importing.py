@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from mutualaid.directory import cache as directory_cache
 from mutualaid.directory.duplicates import mark_duplicates
 from mutualaid.directory.feeds import FeedWarning, MeetingRecord, Rejection
 from mutualaid.directory.models import (
@@ -156,6 +157,7 @@ def apply_records(
         # One import of a source at a time: a second waits here instead of creating the
         # same meetings twice (PostgreSQL; SQLite's IMMEDIATE transactions already queue).
         Source.objects.select_for_update().filter(pk=source.pk).first()
+        directory_cache.directory_changed()  # on commit: cached searches, feeds (cache.py)
         now = timezone.now()
         existing: dict[str, Meeting] = {}
         for meeting in Meeting.objects.filter(source=source).order_by("pk"):
