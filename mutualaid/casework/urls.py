@@ -6,7 +6,7 @@ for people without an account live outside it: /introductions/<token>/ (voluntee
 from django.urls import path as django_path
 from django.views.decorators.cache import never_cache
 
-from . import views
+from . import lifecycle_views, views
 
 
 def path(route, view, name):
@@ -63,6 +63,12 @@ urlpatterns = [
         views.self_report_link,
         name="self-report-link",
     ),
+    path(
+        "casework/clients/<int:pk>/subject-access/",
+        lifecycle_views.subject_access,
+        name="subject-access",
+    ),
+    path("casework/clients/<int:pk>/erase/", lifecycle_views.erase, name="erase"),
     path("casework/volunteers/", views.volunteers, name="volunteers"),
     path("casework/volunteers/new/", views.volunteer_form, name="volunteer-new"),
     path("casework/volunteers/<int:pk>/", views.volunteer_form, name="volunteer"),

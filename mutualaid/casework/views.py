@@ -25,7 +25,7 @@ from mutualaid.directory.models import Status as MeetingStatus
 from mutualaid.directory.query_params import build_query
 from mutualaid.directory.search import SearchError, search
 
-from . import forms, matching, scheduling, selectors, services
+from . import forms, lifecycle, matching, scheduling, selectors, services
 from .models import (
     KIND_OFFER,
     Client,
@@ -180,6 +180,7 @@ def client_detail(request, pk):
     context = {
         "client": client,
         "can_edit": selectors.can_edit_client(request.user, client),
+        "can_manage": lifecycle.can_manage_lifecycle(request.user, client),
         "timeline": selectors.timeline(client),
         "consent_rows": [
             (scope, label, client.consents.filter(scope=scope, withdrawn_at__isnull=True).first())
