@@ -12,12 +12,13 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from mutualaid.accounts.api_auth import StaffTokenAuth, VerifiedSessionAuth
 from mutualaid.audit.services import record_event
 from mutualaid.directory.models import Fellowship, Meeting
+from mutualaid.ops.concurrency import EditConflict
 
 from . import selectors, services
 from .models import Client
@@ -39,6 +40,7 @@ class ClientSummary(Schema):
     stage: str
     status: str
     keyworker: str | None
+    version: int
 
 
 class TimelineOut(Schema):
@@ -78,12 +80,24 @@ class FollowUpOut(Schema):
 
 
 class ClientIn(Schema):
-    case_reference: str
-    preferred_name: str
+    case_reference: str = Field(min_length=1, max_length=40)
+    preferred_name: str = Field(min_length=1, max_length=100)
     area_name: str = ""
     pref_fellowships: list[str] = []
     pref_types: list[str] = []
     pref_languages: list[str] = []
+
+
+class ClientPatch(Schema):
+    """Only the fields given change. version: the one you read (GET); if the record has
+    changed since, the answer is 409 and nothing is changed."""
+
+    version: int
+    case_reference: str | None = Field(None, min_length=1, max_length=40)
+    preferred_name: str | None = Field(None, min_length=1, max_length=100)
+    area_name: str | None = Field(None, max_length=100)
+    pref_types: list[str] | None = None
+    pref_languages: list[str] | None = None
 
 
 class AttendanceIn(Schema):
@@ -106,6 +120,7 @@ def _summary(client: Client) -> dict:
         "stage": client.stage,
         "status": client.status,
         "keyworker": client.keyworker.get_username() if client.keyworker else None,
+        "version": client.version,
     }
 
 
@@ -224,6 +239,53 @@ def list_follow_ups(request, within_days: int = 7):
         }
         for f in items
     ]
+
+
+@router.patch(
+    "/clients/{int:pk}",
+    response={200: ClientSummary, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    auth=WRITE,
+    summary="Change a client (send the version you read: 409 if it changed since)",
+)
+def update_client(request, pk: int, payload: ClientPatch):
+    from mutualaid.lib import vocabulary
+
+    client = _client(request, pk, edit=True)
+    fields = payload.dict(exclude_unset=True)
+    version = fields.pop("version")
+    fields = {k: v for k, v in fields.items() if v is not None}
+    try:
+        if "pref_types" in fields:
+            fields["pref_types"] = sorted(
+                {vocabulary.resolve_type(t).key for t in fields["pref_types"]}
+            )
+        if "pref_languages" in fields:
+            fields["pref_languages"] = sorted(
+                {vocabulary.resolve_language(c).code for c in fields["pref_languages"]}
+            )
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None
+    if fields.get("area_name"):
+        from .forms import resolve_area
+
+        try:
+            fields["latitude"], fields["longitude"] = resolve_area(fields["area_name"])
+        except ValueError as exc:
+            raise HttpError(400, f"area_name: {exc}") from None
+    elif "area_name" in fields:
+        fields["latitude"] = fields["longitude"] = None
+    try:
+        services.update_client(
+            actor=request.user, client=client, request=request, expected_version=version, **fields
+        )
+    except EditConflict as exc:
+        raise HttpError(409, exc.messages[0]) from None
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    except ValidationError as exc:
+        raise _error(exc) from None
+    client.refresh_from_db()
+    return _summary(client)
 
 
 @router.post(

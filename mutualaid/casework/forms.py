@@ -147,6 +147,8 @@ class ClientForm(forms.Form):
         help_text="Used only with their consent to reminders by email",
     )
     contact_phone = forms.CharField(label="Phone", max_length=40, required=False)
+    # The record's version when the form was made: saving over a newer one is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
     def __init__(self, *args, keyworkers=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -182,6 +184,9 @@ class ClientForm(forms.Form):
         """cleaned_data as keyword arguments for services.create_client/update_client."""
         data = dict(self.cleaned_data)
         fellowships = list(data.pop("pref_fellowships", []))
+        version = data.pop("version", None)
+        if version is not None:
+            data["expected_version"] = version
         return {"fellowships": fellowships, **data}
 
     @staticmethod
@@ -202,6 +207,7 @@ class ClientForm(forms.Form):
             "pref_volunteer_gender": client.pref_volunteer_gender,
             "contact_email": client.contact_email,
             "contact_phone": client.contact_phone,
+            "version": client.version,
         }
 
 
@@ -362,6 +368,8 @@ class GoalReviewForm(forms.Form):
         widget=forms.RadioSelect,
     )
     note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    # The goal's version when the form was made: a second review of it is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
 
 class IntroductionForm(forms.Form):

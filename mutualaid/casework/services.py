@@ -24,6 +24,7 @@ from mutualaid.accounts.roles import membership_of
 from mutualaid.audit.services import record_event
 from mutualaid.directory.models import Meeting
 from mutualaid.directory.models import Status as MeetingStatus
+from mutualaid.ops.concurrency import claim_version
 
 from . import emails, scheduling, selectors
 from .models import (
@@ -107,6 +108,9 @@ def _audit(actor, action, target, *, request=None, organisation=None, **detail):
     )
 
 
+_CLIENT_RECORD = "This client's record"
+
+
 def _require_edit(actor, client: Client) -> None:
     if not selectors.can_edit_client(actor, client):
         raise PermissionDenied("You cannot change this client's record.")
@@ -129,6 +133,7 @@ def _change_stage(*, actor, client: Client, to: str, reason: str) -> None:
     )
     client.stage = to
     client.save(update_fields=["stage", "updated_at"])
+    claim_version(client, None)
 
 
 # --- clients ------------------------------------------------------------------------
@@ -183,9 +188,17 @@ def create_client(
 
 
 @transaction.atomic
-def update_client(*, actor, client: Client, fellowships=None, request=None, **fields) -> list[str]:
-    """Change the named fields; returns the names of those that changed."""
+def update_client(
+    *, actor, client: Client, fellowships=None, request=None, expected_version=None, **fields
+) -> list[str]:
+    """Change the named fields; returns the names of those that changed.
+
+    With expected_version (the version the editor's form was made from), raises
+    EditConflict, changing nothing, when someone else has changed the record since.
+    """
     _require_edit(actor, client)
+    if expected_version is not None:
+        claim_version(client, expected_version, what=_CLIENT_RECORD)
     unknown = set(fields) - set(CLIENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown client fields: {', '.join(sorted(unknown))}")
@@ -225,6 +238,8 @@ def update_client(*, actor, client: Client, fellowships=None, request=None, **fi
             client.pref_fellowships.set(after)
             changed.append("pref_fellowships")
     if changed:
+        if expected_version is None:
+            claim_version(client, None)
         _audit(actor, "update", client, request=request, fields=sorted(set(changed)))
     return changed
 
@@ -245,6 +260,7 @@ def close_client(*, actor, client: Client, request=None) -> None:
     now = timezone.now()
     client.status, client.closed_at = ClientStatus.CLOSED, now
     client.save(update_fields=["status", "closed_at", "updated_at"])
+    claim_version(client, None)
     # Nothing more goes out: live links stop, pending introductions are cancelled.
     SelfReportLink.objects.filter(client=client, revoked_at__isnull=True).update(revoked_at=now)
     for intro in client.introductions.filter(
@@ -260,6 +276,7 @@ def reopen_client(*, actor, client: Client, request=None) -> None:
         raise PermissionDenied("You cannot change this client's record.")
     client.status, client.closed_at = ClientStatus.ACTIVE, None
     client.save(update_fields=["status", "closed_at", "updated_at"])
+    claim_version(client, None)
     _audit(actor, "update", client, request=request, fields=["status", "closed_at"])
 
 
@@ -462,10 +479,15 @@ def set_goal(
 
 
 @transaction.atomic
-def review_goal(*, actor, goal: Goal, status: str, note: str = "", request=None) -> Goal:
+def review_goal(
+    *, actor, goal: Goal, status: str, note: str = "", request=None, expected_version=None
+) -> Goal:
+    """Record whether a goal was met. With expected_version, raises EditConflict (nothing
+    changed) when someone else reviewed or changed the goal after the form was made."""
     _require_edit(actor, goal.client)
     if status not in GoalStatus.values or status == GoalStatus.OPEN:
         raise ValidationError({"status": "Say whether the goal was met."})
+    claim_version(goal, expected_version, what="This goal")
     goal.status, goal.review_note = status, note
     goal.reviewed_at, goal.reviewed_by = timezone.now(), actor
     goal.save()

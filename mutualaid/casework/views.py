@@ -492,7 +492,7 @@ def goal_new(request, pk):
 def goal_review(request, pk, goal_pk):
     client = _client(request, pk, edit=True)
     goal = get_object_or_404(Goal, pk=goal_pk, client=client)
-    form = forms.GoalReviewForm(request.POST or None)
+    form = forms.GoalReviewForm(request.POST or None, initial={"version": goal.version})
     if request.method == "POST" and form.is_valid():
         try:
             services.review_goal(
@@ -501,6 +501,7 @@ def goal_review(request, pk, goal_pk):
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
                 request=request,
+                expected_version=form.cleaned_data.get("version"),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
