@@ -8,12 +8,14 @@ to life, same pk, if the feed lists them again).
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
@@ -29,7 +31,9 @@ from mutualaid.directory.models import (
     Source,
     SourceFormat,
     Status,
+    _pack,
 )
+from mutualaid.lib import schedule
 
 # The Meeting fields a feed owns; everything else (visibility, organisation, frequency,
 # last_verified_at...) is ours and an import never touches it.
@@ -61,6 +65,8 @@ RECORD_FIELDS = (
 )
 COMPARED_FIELDS = (*RECORD_FIELDS, "type_codes", "language_codes", "fellowship_id", "status")
 UPDATED_FIELDS = (*COMPARED_FIELDS, "start_minute", "week_minute", "updated_at")
+# Where status sits in a (source_ref, pk, *COMPARED_FIELDS) row of the source's meetings.
+STATUS_AT = 2 + COMPARED_FIELDS.index("status")
 # Fellowship for a source that names none, by feed format.
 DEFAULT_FELLOWSHIP_CODE = {
     SourceFormat.MEETING_GUIDE: "AA",
@@ -159,57 +165,54 @@ def apply_records(
         Source.objects.select_for_update().filter(pk=source.pk).first()
         directory_cache.directory_changed()  # on commit: cached searches, feeds (cache.py)
         now = timezone.now()
-        existing: dict[str, Meeting] = {}
-        for meeting in Meeting.objects.filter(source=source).order_by("pk"):
-            existing.setdefault(meeting.source_ref, meeting)
+        # The source's meetings as plain rows (source_ref, pk, *COMPARED_FIELDS): comparing
+        # tuples instead of model instances is what makes an unchanged re-import cheap.
+        existing: dict[str, tuple] = {}
+        for row in (
+            Meeting.objects.filter(source=source)
+            .order_by("pk")
+            .values_list("source_ref", "pk", *COMPARED_FIELDS)
+        ):
+            existing.setdefault(row[0], row)
         summary = ImportSummary(source=source, run=None, rejected=rejected, warnings=warnings)
-        to_create: list[Meeting] = []
-        to_update: list[Meeting] = []
+        to_create: list[tuple[MeetingRecord, tuple]] = []
+        to_update: list[tuple[int, tuple]] = []
         for record in valid:
             hinted = _hinted_fellowship(record, fellowships, summary.warnings)
-            wanted = _meeting_from(record, hinted or fellowship)
+            wanted = _wanted_values(record, (hinted or fellowship).pk)
             current = existing.get(record.source_ref)
             if current is None:
-                wanted.source = source
-                wanted.source_ref = record.source_ref
-                wanted.slug = record.slug  # made unique below, against the table and batch
-                to_create.append(wanted)
-            elif _copy_changes(wanted, current):
-                current.refresh_derived()
-                current.updated_at = now
-                to_update.append(current)
+                to_create.append((record, wanted))
+            elif current[2:] != wanted:
+                to_update.append((current[1], wanted))
             else:
                 summary.unchanged += 1
 
         in_feed = {r.source_ref for r in valid}
         rejected_ids = {r.id for r in rejected if r.id}
+        listed = [row for row in existing.values() if row[STATUS_AT] == Status.ACTIVE]
         to_remove = [
-            m
-            for ref, m in existing.items()
-            if m.status == Status.ACTIVE
-            and ref not in in_feed
-            and not _is_rejected_row(ref, rejected_ids)
+            row[1]
+            for row in listed
+            if row[0] not in in_feed and not _is_rejected_row(row[0], rejected_ids)
         ]
         if not allow_mass_removal:
             _refuse_mass_removal(
-                valid, to_remove, existing, rejected, summary.warnings, max_removal_fraction
+                valid, to_remove, len(listed), rejected, summary.warnings, max_removal_fraction
             )
-        for meeting in to_remove:
-            meeting.status = Status.REMOVED
-            meeting.updated_at = now
 
-        _assign_unique_slugs(to_create, source)
-        for meeting in to_create:
-            meeting.refresh_derived()  # save() would; bulk_create does not call it
-        Meeting.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+        slugs = _assign_unique_slugs([record.slug for record, _ in to_create], source)
+        _insert_meetings(to_create, slugs, source=source, now=now)
         # One UPDATE per changed meeting: bulk_update's CASE WHEN per field and row took
         # 6.9 s for 1,000 meetings of 100k on SQLite, these 0.6 s (bench/feeds.py).
-        for meeting in to_update:
-            Meeting.objects.filter(pk=meeting.pk).update(
-                **{name: getattr(meeting, name) for name in UPDATED_FIELDS},
+        for pk, wanted in to_update:
+            Meeting.objects.filter(pk=pk).update(
+                **dict(zip(COMPARED_FIELDS, wanted, strict=True)),
+                **_derived(wanted),
+                updated_at=now,
                 version=F("version") + 1,  # an editor's form open on it now conflicts
             )
-        removed_pks = [meeting.pk for meeting in to_remove]
+        removed_pks = to_remove
         for start in range(0, len(removed_pks), BATCH_SIZE):
             Meeting.objects.filter(pk__in=removed_pks[start : start + BATCH_SIZE]).update(
                 status=Status.REMOVED, updated_at=now, version=F("version") + 1
@@ -242,7 +245,8 @@ def apply_records(
     return summary
 
 
-def _refuse_mass_removal(valid, to_remove, existing, rejected, warnings, fraction) -> None:
+def _refuse_mass_removal(valid, to_remove, listed, rejected, warnings, fraction) -> None:
+    """listed: how many of the source's meetings are listed now."""
     fraction = settings.FEED_MAX_REMOVAL_FRACTION if fraction is None else fraction
     if not valid:
         because = f" ({len(rejected)} rows rejected)" if rejected else ""
@@ -252,7 +256,6 @@ def _refuse_mass_removal(valid, to_remove, existing, rejected, warnings, fractio
             rejected=rejected,
             warnings=warnings,
         )
-    listed = sum(1 for m in existing.values() if m.status == Status.ACTIVE)
     if listed and len(to_remove) > fraction * listed:
         raise ImportRefused(
             f"the feed would remove {len(to_remove)} of the {listed} meetings listed from "
@@ -265,12 +268,18 @@ def _refuse_mass_removal(valid, to_remove, existing, rejected, warnings, fractio
 
 def _validate(record: MeetingRecord) -> tuple[str, str] | None:
     """(field, reason) when a record cannot be stored; PostgreSQL enforces lengths."""
-    for name in (*RECORD_FIELDS, "source_ref"):
+    for name, limit in _max_lengths():
         value = getattr(record, name)
-        limit = Meeting._meta.get_field(name).max_length
-        if limit and isinstance(value, str) and len(value) > limit:
+        if isinstance(value, str) and len(value) > limit:
             return name, f"{name} is longer than {limit} characters"
     return None
+
+
+@functools.cache
+def _max_lengths() -> tuple[tuple[str, int], ...]:
+    """(field, max_length) of the record's text fields, in RECORD_FIELDS order."""
+    fields = (Meeting._meta.get_field(name) for name in (*RECORD_FIELDS, "source_ref"))
+    return tuple((f.name, f.max_length) for f in fields if f.max_length)
 
 
 def _is_rejected_row(ref: str, rejected_ids: set[str]) -> bool:
@@ -307,48 +316,135 @@ def _hinted_fellowship(record, fellowships, warnings) -> Fellowship | None:
     return found
 
 
-def _meeting_from(record: MeetingRecord, fellowship: Fellowship) -> Meeting:
-    meeting = Meeting(fellowship=fellowship, status=Status.ACTIVE)
-    for name in RECORD_FIELDS:
-        setattr(meeting, name, getattr(record, name))
-    meeting.types = record.types
-    meeting.languages = record.languages
-    return meeting
+def _wanted_values(record: MeetingRecord, fellowship_id: int) -> tuple:
+    """The record as Meeting values in COMPARED_FIELDS order (what a listing should hold)."""
+    return (
+        *[getattr(record, name) for name in RECORD_FIELDS],
+        _pack(record.types),
+        _pack(record.languages),
+        fellowship_id,
+        Status.ACTIVE.value,
+    )
 
 
-def _copy_changes(wanted: Meeting, current: Meeting) -> bool:
-    """Copy the feed-owned fields that differ onto current; whether any did."""
-    changed = False
-    for name in COMPARED_FIELDS:
-        value = getattr(wanted, name)
-        if getattr(current, name) != value:
-            setattr(current, name, value)
-            changed = True
-    return changed
+_WEEKDAY_AT = COMPARED_FIELDS.index("weekday")
+_START_AT = COMPARED_FIELDS.index("start_time")
 
 
-def _assign_unique_slugs(meetings: list[Meeting], source: Source) -> None:
+def _derived(wanted: tuple) -> dict:
+    """start_minute and week_minute, as Meeting.refresh_derived() sets them on save()."""
+    weekday, start = wanted[_WEEKDAY_AT], wanted[_START_AT]
+    if weekday is None or start is None:
+        return {"start_minute": None, "week_minute": None}
+    return {
+        "start_minute": start.hour * 60 + start.minute,
+        "week_minute": schedule.minute_of_week(weekday, start),
+    }
+
+
+def _insert_meetings(
+    rows: list[tuple[MeetingRecord, tuple]], slugs: list[str], *, source: Source, now: datetime
+) -> None:
+    """INSERT the new meetings with one executemany of plain tuples.
+
+    Meeting.objects.bulk_create did the same job 5x slower: Django 5.2 assumes SQLite's
+    old 999-variable limit (100,000 meetings became 4,349 INSERTs of 23 rows) and prepares
+    every value through the field API (bench/feeds.py). Columns the record does not give
+    get the field's default, auto_now(_add) columns `now`, so a column added to Meeting
+    later is filled as bulk_create would fill it; values that need the database's own form
+    (dates, times, datetimes, JSON) go through get_db_prep_save as bulk_create does.
+    """
+    if not rows:
+        return
+    connection = transaction.get_connection()
+    fields = [f for f in Meeting._meta.concrete_fields if not f.primary_key]
+    given = {name: i for i, name in enumerate(COMPARED_FIELDS)}
+    derived_names = ("start_minute", "week_minute")
+    plan = []  # per column: ("wanted", index, convert) | ("derived", name, convert) | const
+    for f in fields:
+        convert = None
+        if isinstance(f, _PREPARED_FIELDS):
+            convert = functools.partial(_prep, f, connection)
+        if f.attname in given:
+            plan.append(("wanted", given[f.attname], convert))
+        elif f.attname in derived_names:
+            plan.append(("derived", f.attname, convert))
+        elif f.attname in ("source_id", "source_ref", "slug"):
+            plan.append((f.attname, None, convert))
+        else:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                value = now
+            else:
+                value = f.get_default()
+            if isinstance(value, enum.Enum):  # TextChoices: psycopg would send the name
+                value = value.value
+            plan.append(("const", f.get_db_prep_save(value, connection), None))
+    values = []
+    for (record, wanted), slug in zip(rows, slugs, strict=True):
+        derived = _derived(wanted)
+        own = {"source_id": source.pk, "source_ref": record.source_ref, "slug": slug}
+        row = []
+        for kind, key, convert in plan:
+            if kind == "const":
+                row.append(key)
+                continue
+            if kind == "wanted":
+                value = wanted[key]
+            elif kind == "derived":
+                value = derived[key]
+            else:
+                value = own[kind]
+            row.append(convert(value) if convert is not None and value is not None else value)
+        values.append(row)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(Meeting._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), INSERT_BATCH):
+            cursor.executemany(sql, values[start : start + INSERT_BATCH])
+
+
+# Fields whose Python values need get_db_prep_save before a raw INSERT (the others,
+# text, numbers, booleans and foreign keys, go to both databases as they are).
+_PREPARED_FIELDS = (
+    models.DateField,  # DateTimeField too
+    models.TimeField,
+    models.DecimalField,
+    models.DurationField,
+    models.JSONField,
+    models.UUIDField,
+)
+INSERT_BATCH = 5_000
+
+
+def _prep(field, connection, value):
+    return field.get_db_prep_save(value, connection)
+
+
+def _assign_unique_slugs(slugs: list[str], source: Source) -> list[str]:
     """Keep the feed's slug when free, else prefix it with the source's; -2, -3... after.
 
     Slugs must be unique across the whole table (every source, removed meetings too).
     Purely numeric feed slugs ("6" from Edmonton) always get the prefix: a bare number
-    in a URL reads like a database id.
+    in a URL reads like a database id. Returns the slug for each of slugs, in order.
     """
-    if not meetings:
-        return
+    if not slugs:
+        return []
     prefix = slugify(source.name)[:60] or f"source-{source.pk}"
-    wanted = {}
-    for meeting in meetings:
-        plain = meeting.slug
+    wanted = []
+    for plain in slugs:
         prefixed = f"{prefix}-{plain}"[:200].rstrip("-")
-        wanted[id(meeting)] = ([] if plain.isdigit() else [plain]) + [prefixed]
-    candidates = sorted({slug for options in wanted.values() for slug in options})
+        wanted.append(([] if plain.isdigit() else [plain]) + [prefixed])
+    candidates = sorted({slug for options in wanted for slug in options})
     taken: set[str] = set()
     for start in range(0, len(candidates), BATCH_SIZE):
         chunk = candidates[start : start + BATCH_SIZE]
         taken.update(Meeting.objects.filter(slug__in=chunk).values_list("slug", flat=True))
-    for meeting in meetings:
-        options = wanted[id(meeting)]
+    assigned = []
+    for options in wanted:
         free = next((slug for slug in options if slug not in taken), None)
         if free is None:
             # Both taken: Meeting.unique_slug numbers it against the table; the loop
@@ -359,4 +455,5 @@ def _assign_unique_slugs(meetings: list[Meeting], source: Source) -> None:
                 n += 1
                 free = Meeting.unique_slug(f"{base}-{n}")
         taken.add(free)
-        meeting.slug = free
+        assigned.append(free)
+    return assigned

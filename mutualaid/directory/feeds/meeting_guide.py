@@ -61,6 +61,12 @@ _REGION_POSTCODE = re.compile(r"([A-Z]{2})\s+(\d{5}(?:-\d{4})?|[A-Z]\d[A-Z]\s?\d
 _UPDATED_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 # Edmonton sends "8/25/2022 11:17:07 AM", San Jose "8/28/2021".
 _US_UPDATED_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y")
+# The zero-padded forms of _UPDATED_FORMATS, which datetime.fromisoformat reads the same
+# as strptime does, 40x faster (strptime also takes "2024-1-5 9:00:00": it still does).
+_ISO_UPDATED = re.compile(r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?|T\d{2}:\d{2}:\d{2})?")
+# A slug that slugify() returns as it is: lower-case ASCII letters and digits in runs
+# joined by single hyphens or underscores.
+_PLAIN_SLUG = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
 _validate_url = URLValidator(schemes=["http", "https"])
 
 
@@ -246,12 +252,16 @@ def _parse_row(number, ident, row, default_timezone, warnings, unknown) -> list[
 
 def _text(value) -> str:
     """A feed value as stripped text: None -> "", numbers -> their digits."""
+    if type(value) is str:  # nearly every value: the quick way first
+        return value.strip()
     if value is None or isinstance(value, bool | list | dict):
         return ""
     return str(value).strip()
 
 
 def _slug(ref: str) -> str:
+    if _PLAIN_SLUG.fullmatch(ref):  # what slugify would return unchanged, without its work
+        return ref[:200]
     return slugify(ref)[:200] or "meeting"
 
 
@@ -449,6 +459,11 @@ def _updated(value, warn) -> datetime | None:
     text = _text(value)
     if not text:
         return None
+    if _ISO_UPDATED.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:  # e.g. month 13: strptime below rejects it too, and says so
+            pass
     for layout in (*_UPDATED_FORMATS, *_US_UPDATED_FORMATS):
         try:
             return datetime.strptime(text, layout).replace(tzinfo=UTC)
