@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone as dj_timezone
 from django.utils.crypto import salted_hmac
 
+from mutualaid.ops.concurrency import claim_version
+
 from .cache import directory_changed
 from .models import ChangeRequest, ChangeRequestKind, ChangeRequestStatus, Meeting
 
@@ -114,9 +116,19 @@ def file_change_request(
 
 
 def review_change_request(
-    *, request: ChangeRequest, reviewer, decision: str, note: str
+    *,
+    request: ChangeRequest,
+    reviewer,
+    decision: str,
+    note: str,
+    changes: dict | None = None,
+    expected_version: int | None = None,
 ) -> ChangeRequest:
     """Accept or reject an open request, with a note saying what was done or why not.
+
+    Accepting with `changes` also edits the meeting (edit_meeting, from expected_version)
+    in the same transaction: a conflicting edit leaves both the request and the meeting
+    as they were.
 
     Raises PermissionDenied unless the reviewer may change change requests, and
     ReviewError for a missing note, an unknown decision or a request already reviewed
@@ -139,6 +151,13 @@ def review_change_request(
         locked.review_note = note
         locked.reviewed_at = dj_timezone.now()
         locked.save(update_fields=["status", "reviewer", "review_note", "reviewed_at"])
+        if changes and status == ChangeRequestStatus.ACCEPTED:
+            edit_meeting(
+                meeting=locked.meeting,
+                user=reviewer,
+                expected_version=expected_version,
+                changes=changes,
+            )
     for name in ("status", "reviewer", "review_note", "reviewed_at"):
         setattr(request, name, getattr(locked, name))
     return locked
@@ -155,6 +174,36 @@ def mark_verified(*, meeting: Meeting, user) -> Meeting:
     with transaction.atomic():
         Meeting.objects.filter(pk=meeting.pk).update(last_verified_at=now, verified_by=user)
         directory_changed()  # update() sends no signals; "stale" flags change (cache.py)
+        claim_version(meeting, None)
     meeting.last_verified_at = now
     meeting.verified_by = user
     return meeting
+
+
+# The fields an editor may change by hand; the rest are derived, or belong to the import.
+NOT_EDITABLE = {"id", "slug", "start_minute", "week_minute", "created_at", "updated_at"}
+NOT_EDITABLE |= {"version", "verified_by", "source", "source_ref", "duplicate_of"}
+
+
+def edit_meeting(*, meeting: Meeting, user, expected_version: int | None, changes: dict) -> Meeting:
+    """Change a listing by hand, only if nobody else changed it since expected_version.
+
+    Raises PermissionDenied unless the user may change meetings; ValidationError naming
+    the field for an unknown field or a bad value; EditConflict (a ValidationError with
+    code "conflict") when the stored version is not expected_version. On any error
+    nothing is written. Returns the meeting as stored, at its new version.
+    """
+    if not (user and user.is_active and user.has_perm(VERIFY_PERMISSION)):
+        raise PermissionDenied("only directory editors can change listings")
+    editable = {f.name for f in Meeting._meta.concrete_fields} - NOT_EDITABLE
+    unknown = sorted(set(changes) - editable)
+    if unknown:
+        raise ValidationError({name: "not a field an editor can change" for name in unknown})
+    with transaction.atomic():
+        stored = Meeting.objects.select_for_update().get(pk=meeting.pk)
+        claim_version(stored, expected_version, what=f"The listing {stored.name!r}")
+        for name, value in changes.items():
+            setattr(stored, name, value)
+        stored.full_clean(exclude=["slug"], validate_unique=False)
+        stored.save()
+    return stored
