@@ -323,3 +323,10 @@ HEALTH_SOURCE_STALE_HOURS = float(os.environ.get("HEALTH_SOURCE_STALE_HOURS", "4
 # they are not on PATH (default: the newest /usr/lib/postgresql/*/bin).
 BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
 PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")
+
+# --- Insights (docs/insights.md) --------------------------------------------------------
+INSTALLED_APPS += ["mutualaid.insights"]
+# Outcome figures come from client records: the same second-factor rule as casework.
+CLIENT_DATA_URL_PREFIXES += ["/insights/"]
+# Reach: a meeting within this many km counts as "within reach" (choice index, gaps).
+INSIGHTS_REACH_KM = float(os.environ.get("INSIGHTS_REACH_KM", "10"))

@@ -12,3 +12,4 @@ urlpatterns = [
     path("", include("mutualaid.casework.urls")),
     path("", include("mutualaid.directory.urls")),
 ]
+    path("insights/", include("mutualaid.insights.urls")),

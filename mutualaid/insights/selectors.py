@@ -1,0 +1,290 @@
+"""Reads for the insights pages: who may see which figures, the journeys behind them, and
+the directory's local provision. The ONLY place insights decide access.
+
+- keyworker: their own caseload in full; the service's figures suppressed;
+- team lead: their team in full (and its keyworkers' supervision reports); the service's
+  figures suppressed;
+- manager: every client of the service in full, every keyworker's report, the area view;
+- commissioner: only suppressed aggregates across the services of their `area`;
+- administrator: the service of an active break-glass grant, read only (as casework);
+- directory editor: nothing here.
+
+Client rows always come through mutualaid.casework.selectors.clients_visible_to, so the
+casework rules and these cannot drift apart. Journeys are read with a handful of queries
+over value tuples (no model instances, no decryption except the one check-in per client
+nearest 12 weeks after the first meeting).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Min, Q, QuerySet
+from django.utils import timezone
+
+from mutualaid.accounts.models import Organisation, Role
+from mutualaid.accounts.roles import membership_of
+from mutualaid.casework.models import (
+    Assessment,
+    Attendance,
+    Barc10,
+    CheckIn,
+    Client,
+    FollowUp,
+    Goal,
+    Introduction,
+    IntroductionStatus,
+    MeetingChoice,
+)
+from mutualaid.casework.selectors import clients_visible_to
+
+from . import funnel as fn
+from .funnel import Journey
+
+LIVE_INTRODUCTION = [
+    IntroductionStatus.REQUESTED,
+    IntroductionStatus.ACCEPTED,
+    IntroductionStatus.ARRANGED,
+]
+OUTCOME_ROLES = {Role.TEAM_LEAD, Role.MANAGER, Role.ADMINISTRATOR}
+SUPERVISION_ROLES = {Role.KEYWORKER, Role.TEAM_LEAD, Role.MANAGER}
+AREA_ROLES = {Role.MANAGER, Role.COMMISSIONER}
+
+
+# --- who may see what ---------------------------------------------------------------------
+
+
+def role_of(user) -> str | None:
+    membership = membership_of(user)
+    return membership.role if membership else None
+
+
+def can_see_outcomes(user) -> bool:
+    """The service outcomes page: team leads (their team), managers (the service), and
+    administrators with a break-glass grant (read only)."""
+    role = role_of(user)
+    if role == Role.ADMINISTRATOR:
+        return clients_visible_to(user).exists()
+    return role in (Role.TEAM_LEAD, Role.MANAGER)
+
+
+def area_of(user) -> str:
+    """The commissioning area whose aggregates the user sees ('' for none)."""
+    membership = membership_of(user)
+    if membership is None:
+        return ""
+    if membership.role == Role.COMMISSIONER:
+        return membership.area.strip()
+    if membership.role == Role.MANAGER:
+        return (membership.organisation.area or "").strip()
+    return ""
+
+
+def can_see_area(user) -> bool:
+    return role_of(user) in AREA_ROLES and bool(area_of(user))
+
+
+def keyworkers_visible_to(user) -> QuerySet:
+    """Staff whose supervision report this user may open: a keyworker only themselves; a team
+    lead their team (and themselves); a manager everyone with a caseload in the service."""
+    User = get_user_model()
+    membership = membership_of(user)
+    if membership is None or membership.role not in SUPERVISION_ROLES:
+        return User.objects.none()
+    staff = User.objects.filter(
+        is_active=True,
+        membership__organisation_id=membership.organisation_id,
+        membership__role__in=[Role.KEYWORKER, Role.TEAM_LEAD, Role.MANAGER],
+    )
+    if membership.role == Role.KEYWORKER:
+        return staff.filter(pk=user.pk)
+    if membership.role == Role.TEAM_LEAD:
+        if membership.team_id is None:
+            return staff.filter(pk=user.pk)
+        return staff.filter(Q(membership__team_id=membership.team_id) | Q(pk=user.pk))
+    return staff.filter(Q(membership__role__in=[Role.KEYWORKER, Role.TEAM_LEAD]) | Q(pk=user.pk))
+
+
+def organisations_in_area(area: str) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(area__iexact=area.strip()).order_by("name")
+
+
+# --- journeys -----------------------------------------------------------------------------
+
+
+def _day(moment) -> date:
+    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+
+
+def journeys(clients: QuerySet[Client], *, with_barc: bool = True) -> list[Journey]:
+    """Every client of `clients` as a Journey (the queryset decides who: pass one from
+    clients_visible_to, or, for aggregates, the clients of the organisations in an area)."""
+    rows = list(
+        clients.values_list("pk", "created_at", "organisation_id", "keyworker_id", "team_id")
+    )
+    by_id: dict[int, Journey] = {
+        pk: Journey(
+            client_id=pk,
+            offered_on=_day(created),
+            organisation_id=org,
+            keyworker_id=kw,
+            team_id=team,
+        )
+        for pk, created, org, kw, team in rows
+    }
+    if not by_id:
+        return []
+    ids = clients.values("pk")
+    for client_id, first in (
+        Assessment.objects.filter(client__in=ids)
+        .values("client_id")
+        .annotate(first=Min("held_on"))
+        .values_list("client_id", "first")
+    ):
+        by_id[client_id].discussed_on = first
+    for client_id, first in (
+        Goal.objects.filter(client__in=ids)
+        .values("client_id")
+        .annotate(first=Min("created_at"))
+        .values_list("client_id", "first")
+    ):
+        by_id[client_id].goal_on = _day(first)
+    for client_id, requested, kind, code, approach in (
+        Introduction.objects.filter(client__in=ids, status__in=LIVE_INTRODUCTION)
+        .order_by("requested_at", "pk")
+        .values_list(
+            "client_id",
+            "requested_at",
+            "kind",
+            "meeting__fellowship__code",
+            "meeting__fellowship__approach",
+        )
+    ):
+        journey = by_id[client_id]
+        if journey.introduced_on is None:
+            journey.introduced_on = _day(requested)
+            journey.method = kind
+            journey.fellowship, journey.approach = code, approach
+    for client_id, code, approach in (
+        MeetingChoice.objects.filter(client__in=ids)
+        .order_by("chosen_at", "pk")
+        .values_list("client_id", "meeting__fellowship__code", "meeting__fellowship__approach")
+    ):
+        journey = by_id[client_id]
+        if journey.fellowship is None:
+            journey.fellowship, journey.approach = code, approach
+    for client_id, day in Attendance.objects.filter(client__in=ids).values_list(
+        "client_id", "attended_on"
+    ):
+        by_id[client_id].attendances.append(day)
+    _check_ins_at_12_weeks(by_id, ids)
+    if with_barc:
+        for client_id, taken, total in Barc10.objects.filter(client__in=ids).values_list(
+            "client_id", "taken_on", "total"
+        ):
+            by_id[client_id].barc10.append((taken, total))
+    return list(by_id.values())
+
+
+def _check_ins_at_12_weeks(by_id: dict[int, Journey], ids) -> None:
+    """Dates of every check-in first (cheap); then the answers, decrypted, only of the one
+    per client that the 12-week step reads."""
+    dates: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for pk, client_id, taken in CheckIn.objects.filter(client__in=ids).values_list(
+        "pk", "client_id", "taken_on"
+    ):
+        dates[client_id].append((taken, pk))
+    wanted: dict[int, int] = {}
+    for client_id, found in dates.items():
+        journey = by_id[client_id]
+        journey.check_ins = found  # (date, pk) for now: pick the nearest day 84
+        chosen = journey.check_in_at_12_weeks()
+        journey.check_ins = []
+        if chosen is not None:
+            wanted[chosen[1]] = client_id
+    if not wanted:
+        return
+    # answers_json is encrypted: read through the model field so it is decrypted.
+    for check_in in CheckIn.objects.filter(pk__in=list(wanted)).only(
+        "pk", "client_id", "taken_on", "answers_json"
+    ):
+        answers = check_in.answers
+        ways = sum(1 for key in fn.PARTICIPATION_KEYS if answers.get(key))
+        by_id[check_in.client_id].check_ins = [(check_in.taken_on, ways)]
+
+
+def cohort(
+    items: list[Journey], *, since: date | None = None, until: date | None = None
+) -> list[Journey]:
+    """Clients offered mutual aid between `since` and `until` (inclusive)."""
+    return [
+        j
+        for j in items
+        if (since is None or j.offered_on >= since) and (until is None or j.offered_on <= until)
+    ]
+
+
+# --- follow-ups and methods for supervision ----------------------------------------------
+
+
+@dataclass
+class OverdueItem:
+    client_id: int
+    case_reference: str
+    kind: str
+    due_on: date
+    days_overdue: int
+
+
+def overdue_follow_ups(clients: QuerySet[Client], *, today: date) -> list[OverdueItem]:
+    rows = (
+        FollowUp.objects.filter(
+            client__in=clients.filter(status="active").values("pk"),
+            done_at__isnull=True,
+            due_on__lt=today,
+        )
+        .order_by("due_on", "pk")
+        .values_list("client_id", "client__case_reference", "kind", "due_on")
+    )
+    labels = dict(FollowUp._meta.get_field("kind").choices)
+    return [
+        OverdueItem(cid, ref, str(labels.get(kind, kind)), due, (today - due).days)
+        for cid, ref, kind, due in rows
+    ]
+
+
+def follow_up_timeliness(clients: QuerySet[Client], *, days: int = 7) -> tuple[int, int]:
+    """(done within `days` of the due date, done in all) for follow-ups of these clients."""
+    done = FollowUp.objects.filter(
+        client__in=clients.values("pk"), done_at__isnull=False
+    ).values_list("due_on", "done_at")
+    total = on_time = 0
+    for due, done_at in done:
+        total += 1
+        if _day(done_at) <= due + timedelta(days=days):
+            on_time += 1
+    return on_time, total
+
+
+def volunteer_share(clients: QuerySet[Client]) -> tuple[int, int]:
+    """(live introductions with a volunteer, live introductions)."""
+    intros = Introduction.objects.filter(
+        client__in=clients.values("pk"), status__in=LIVE_INTRODUCTION
+    )
+    return intros.filter(volunteer__isnull=False).count(), intros.count()
+
+
+def service_clients(user) -> QuerySet[Client]:
+    """Every client of the user's organisation, for aggregate figures only (never listed)."""
+    membership = membership_of(user)
+    if membership is None:
+        return Client.objects.none()
+    return Client.objects.filter(organisation_id=membership.organisation_id)
+
+
+def area_clients(area: str) -> QuerySet[Client]:
+    """Every client of the services in an area, for suppressed aggregates only."""
+    return Client.objects.filter(organisation__in=organisations_in_area(area))
