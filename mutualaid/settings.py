@@ -255,6 +255,63 @@ if "CACHES" not in globals():
         }
     }
 
+# --- Production serving (docs/deploy.md) -------------------------------------------------
+# CACHE_URL (mutualaid/lib/cache_url.py) picks the cache in one variable: locmem:// (the
+# default, one process), file:///path (every process on one machine), db://table or
+# redis://host (every machine). Searches cached there are keyed on the directory
+# generation (mutualaid/directory/cache.py), so every change is seen at once; they are
+# kept SEARCH_CACHE_SECONDS (0: no search cache).
+if os.environ.get("CACHE_URL"):
+    from mutualaid.lib.cache_url import parse_cache_url
+
+    CACHES = {"default": parse_cache_url(os.environ["CACHE_URL"])}
+SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
+
+# Middleware: gzip first (it compresses whatever the rest return, with Django's BREACH
+# padding; mutualaid/serving.py honours gzip;q=0), then ETag and 304 for every response (ConditionalGet, inside gzip so the ETag
+# is of the plain body), then static files from whitenoise right after SecurityMiddleware.
+MIDDLEWARE.insert(0, "mutualaid.serving.GZipMiddleware")
+MIDDLEWARE.insert(1, "django.middleware.http.ConditionalGetMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+# Static files: with DEBUG on, straight from the apps' and STATICFILES_DIRS folders (no
+# collectstatic); with DEBUG off, from STATIC_ROOT, filled by `collectstatic` (`mutualaid
+# serve` runs it) with hashed names (cached for ever) and gzip/brotli copies.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": os.environ.get(
+            "STATICFILES_BACKEND",
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        )
+    },
+}
+
+# A read replica: DATABASE_REPLICA_URL adds the "replica" database; reads go there, writes
+# and migrations to the primary, and a request that wrote (or a browser that wrote within
+# REPLICA_PIN_SECONDS) reads from the primary (mutualaid/db_routers.py, docs/deploy.md).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+    )
+    # Tests: the replica is the test database itself unless REPLICA_TEST_SEPARATE=1
+    # (tests/serving/test_replica.py, which migrates a second test database).
+    if not env_bool("REPLICA_TEST_SEPARATE", False):
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["mutualaid.db_routers.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "mutualaid.db_routers.PinPrimaryMiddleware",
+    )
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+
 # "Report a problem with this listing": at most this many reports from one address an
 # hour, and on one meeting a day (more: HTTP 429).
 REPORT_LIMIT_PER_ADDRESS = int(os.environ.get("REPORT_LIMIT_PER_ADDRESS", "5"))

@@ -6,14 +6,17 @@ type checks caught it or the search did. Docs: /api/v1/docs (Swagger UI from the
 pip installed with django-ninja, no CDN) and the schema at /api/v1/openapi.json.
 """
 
+import hashlib
 from datetime import datetime
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils import timezone as dj_timezone
+from django.utils.http import parse_etags
 from ninja import NinjaAPI, Query, Schema
 
 from mutualaid.lib import schedule, vocabulary
 
+from . import cache as directory_cache
 from .calendar import meetings_calendar
 from .models import Fellowship, Mode
 from .query_params import build_query
@@ -32,6 +35,8 @@ api = NinjaAPI(
 # How far a client may page, and how many values one list parameter may carry: beyond
 # these a query is not a real one, and databases overflow or refuse it.
 MAX_OFFSET = 1_000_000
+# Public searches may be kept this long by browsers and proxies (the ETag revalidates).
+SEARCH_MAX_AGE = 60
 MAX_VALUES = 50
 NOW_YEARS = range(1900, 3000)
 
@@ -184,6 +189,12 @@ class CalendarParams(SearchParams):
 
 def _search(request, params: SearchParams):
     """Run the search for API parameters; every bad parameter raises ParamError."""
+    query = _search_query(request, params)
+    return query, search(query)
+
+
+def _search_query(request, params: SearchParams):
+    """The normalised SearchQuery for API parameters; every bad one raises ParamError."""
     _check_raw_query(request)
     known = set(type(params).model_fields)
     for name in ("day", "type", "fellowship", "approach", "mode", "language"):
@@ -222,7 +233,7 @@ def _search(request, params: SearchParams):
         raise param_error(exc, known) from None
     if query.now is not None and query.now.year not in NOW_YEARS:
         raise ParamError("now", f"year must be {NOW_YEARS.start}..{NOW_YEARS.stop - 1}")
-    return query, search(query)
+    return query
 
 
 @api.get(
@@ -231,8 +242,28 @@ def _search(request, params: SearchParams):
     summary="Search meetings",
 )
 def search_meetings(request, params: Query[SearchParams]):
-    _, results = _search(request, params)
-    return results.as_dict()
+    # Hot searches come from the cache (mutualaid/directory/cache.py) as the JSON bytes
+    # ninja would render, keyed on the normalised query; ETag answers 304.
+    query = _search_query(request, params)
+    key = directory_cache.search_key(query, scope="api-search")
+    body, etag = directory_cache.cached(key, lambda: _render_search(request, query))
+    wanted = {t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))}
+    if etag in wanted or "*" in wanted:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type=api.get_content_type())
+    response["ETag"] = etag
+    if not query.organisation_ids:
+        response["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
+    return response
+
+
+def _render_search(request, query) -> tuple[bytes, str]:
+    """The /meetings body for this query, as ninja renders SearchOut, and its ETag."""
+    data = SearchOut.model_validate(search(query).as_dict()).model_dump()
+    body = api.renderer.render(request, data, response_status=200)
+    body = body.encode() if isinstance(body, str) else body
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _calendar_response(request, meetings, *, name: str, now: datetime, filename: str):
