@@ -13,9 +13,24 @@ LEAFLET := var/npm/.installed-leaflet-$(LEAFLET_VERSION)
 AXE_VERSION := 4.14.1
 AXE := var/npm/.installed-axe-core-$(AXE_VERSION)
 
-.PHONY: setup run test bench lint clean chromium
+# The Spanish interface (mutualaid/locale): each django.po compiled to its .mo, which is
+# never committed. GNU msgfmt when installed (it also checks the %(name)s placeholders);
+# otherwise mutualaid.lib.po, in pure Python, so a machine without gettext still works.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard mutualaid/locale/*/LC_MESSAGES/django.po))
 
-setup: $(STAMP) $(LEAFLET) $(AXE) chromium
+.PHONY: setup run test bench lint clean chromium messages
+
+setup: $(STAMP) $(LEAFLET) $(AXE) chromium $(MO_FILES)
+
+%.mo: %.po $(STAMP)
+	@if command -v msgfmt >/dev/null 2>&1; then \
+	  msgfmt --check-format -o $@ $< && echo "compiled $@ (msgfmt)"; \
+	else $(BIN)/python -m mutualaid.lib.po compile $<; fi
+
+# After changing interface text: collect the messages into the .po files, then translate
+# every new or fuzzy entry (tests/test_i18n.py fails until they are all translated).
+messages: $(STAMP)
+	$(BIN)/mutualaid makemessages --all --no-wrap --ignore=var --ignore=tests --ignore=bench --ignore=build
 
 $(LEAFLET):
 	@command -v npm >/dev/null 2>&1 || { echo "need npm (Node.js) to install Leaflet for the map"; exit 1; }

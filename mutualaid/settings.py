@@ -62,7 +62,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy without 'unsafe-inline' (mutualaid/middleware.py).
+    "mutualaid.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface language: the visitor's choice (cookie, set by /i18n/setlang/), else
+    # their browser's Accept-Language, else English. After sessions, before common.
+    "django.middleware.locale.LocaleMiddleware",
+    "mutualaid.middleware.VaryOnLanguageCookieMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -150,6 +156,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
+# The interface languages (docs/development.md, "Translations"): English and Spanish.
+# Spanish messages are in mutualaid/locale/es/LC_MESSAGES/django.po; `make setup` compiles
+# them (the .mo files are never committed).
+LANGUAGES = [("en-gb", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -7,6 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("mutualaid.ops.urls")),  # /healthz
     path("accounts/", include("mutualaid.accounts.urls")),
+    # The language switcher posts here (Django's set_language: CSRF-checked, no JavaScript).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("main_server/", include("mutualaid.directory.bmlt_api")),
     path("", include("mutualaid.casework.urls")),

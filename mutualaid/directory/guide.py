@@ -16,6 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.utils.text import format_lazy
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
+
 from mutualaid.lib import vocabulary
 
 from .fellowships import FELLOWSHIPS
@@ -24,54 +28,58 @@ from .search import DEFAULT_RADIUS_KM, SearchError
 # Where each paragraph comes from: (title shown on the page, the file it is taken from).
 SOURCES = {
     "seed 000": (
-        "'Mutual aid' (NTA, 2010), with an interview with Narcotics Anonymous",
+        _("'Mutual aid' (NTA, 2010), with an interview with Narcotics Anonymous"),
         "shared/seeds/000_5178e25513fb5282.txt",
     ),
     "seed 001": (
-        "Public Health England, 'Improving mutual aid engagement: a professional development "
-        "resource'",
+        _(
+            "Public Health England, 'Improving mutual aid engagement: a professional development "
+            "resource'"
+        ),
         "shared/seeds/001_7e219a519c92f92b.txt",
     ),
     "seed 002": (
-        "A leaflet on mutual aid quoting PHE's 'Facilitating access to mutual aid'",
+        _("A leaflet on mutual aid quoting PHE's 'Facilitating access to mutual aid'"),
         "shared/seeds/002_79005cc78756544c.txt",
     ),
     "seed 003": (
-        "'Mutual aid and self-help programmes': who it suits, advantages and disadvantages",
+        _("'Mutual aid and self-help programmes': who it suits, advantages and disadvantages"),
         "shared/seeds/003_69c549c389e6610c.txt",
     ),
     "seed 004": (
-        "'What are mutual aid recovery groups?' (a UK article)",
+        _("'What are mutual aid recovery groups?' (a UK article)"),
         "shared/seeds/004_de4dc713353d42ec.txt",
     ),
     "domain fama": (
-        "Public Health England, 'Facilitating access to mutual aid' (FAMA) and NICE guidance",
+        _("Public Health England, 'Facilitating access to mutual aid' (FAMA) and NICE guidance"),
         "shared/domain/fama-and-evidence.md",
     ),
     "directory": (
-        "This directory's list of fellowships: who each one is for (our other sources do not "
-        "describe this fellowship)",
+        _(
+            "This directory's list of fellowships: who each one is for (our other sources do not "
+            "describe this fellowship)"
+        ),
         "mutualaid/directory/fellowships.py",
     ),
-    "editorial": ("This site's own wording: how to use these results", ""),
+    "editorial": (_("This site's own wording: how to use these results"), ""),
 }
 
 # How a source is named on the page, beside each paragraph.
 SOURCE_LABELS = {
-    "seed 000": "NTA, Mutual aid (2010)",
-    "seed 001": "PHE, Improving mutual aid engagement",
-    "seed 002": "Mutual aid leaflet, quoting PHE",
-    "seed 003": "Mutual aid and self-help programmes",
-    "seed 004": "What are mutual aid recovery groups?",
-    "domain fama": "PHE, Facilitating access to mutual aid",
-    "directory": "this directory's list of fellowships",
-    "editorial": "this site",
+    "seed 000": _("NTA, Mutual aid (2010)"),
+    "seed 001": _("PHE, Improving mutual aid engagement"),
+    "seed 002": _("Mutual aid leaflet, quoting PHE"),
+    "seed 003": _("Mutual aid and self-help programmes"),
+    "seed 004": _("What are mutual aid recovery groups?"),
+    "domain fama": _("PHE, Facilitating access to mutual aid"),
+    "directory": _("this directory's list of fellowships"),
+    "editorial": _("this site"),
 }
 
 
 @dataclass(frozen=True)
 class Para:
-    text: str
+    message: str  # marked for translation (gettext_lazy): `text` is it in today's language
     source: str
 
     def __post_init__(self):
@@ -79,42 +87,48 @@ class Para:
             raise ValueError(f"unknown source {self.source!r}")
 
     @property
+    def text(self) -> str:
+        return str(self.message)
+
+    @property
     def source_label(self) -> str:
-        return SOURCE_LABELS[self.source]
+        return str(SOURCE_LABELS[self.source])
 
 
 P = Para
 
 # ------------------------------------------------------------------ the questions
 
-WHO = {"me": "For me", "other": "For someone I care about (family member, partner or friend)"}
+WHO = {"me": _("For me"), "other": _("For someone I care about (family member, partner or friend)")}
 CONCERNS = {
-    "alcohol": "Alcohol",
-    "drugs": "Drugs",
-    "gambling": "Gambling",
-    "behaviour": "Another behaviour (eating, sex or love, shopping, self-harm, ...)",
+    "alcohol": _("Alcohol"),
+    "drugs": _("Drugs"),
+    "gambling": _("Gambling"),
+    "behaviour": _("Another behaviour (eating, sex or love, shopping, self-harm, ...)"),
 }
 DRUGS = {
-    "cocaine": "Cocaine or crack",
-    "crystal_meth": "Crystal meth",
-    "cannabis": "Cannabis",
-    "opioids": "Heroin or other opioids",
-    "other": "Other drugs, or several",
+    "cocaine": _("Cocaine or crack"),
+    "crystal_meth": _("Crystal meth"),
+    "cannabis": _("Cannabis"),
+    "opioids": _("Heroin or other opioids"),
+    "other": _("Other drugs, or several"),
 }
 APPROACHES = {
-    "spiritual": "Spiritual: a twelve-step programme with a 'higher power' of your understanding",
-    "secular": "Secular: practical tools and skills, no higher power",
-    "unsure": "Not sure, or either",
+    "spiritual": _(
+        "Spiritual: a twelve-step programme with a 'higher power' of your understanding"
+    ),
+    "secular": _("Secular: practical tools and skills, no higher power"),
+    "unsure": _("Not sure, or either"),
 }
 MEDICATION = {
-    "abstinence": "Stopping completely, with no drugs or alcohol at all",
-    "medication": "I take, or may take, prescribed medication (e.g. methadone or buprenorphine)",
-    "unsure": "Not sure yet",
+    "abstinence": _("Stopping completely, with no drugs or alcohol at all"),
+    "medication": _("I take, or may take, prescribed medication (e.g. methadone or buprenorphine)"),
+    "unsure": _("Not sure yet"),
 }
 PREFERENCES = {
-    "women": "A women-only group",
-    "lgbtq": "An LGBTQ+ group",
-    "online": "Online meetings",
+    "women": _("A women-only group"),
+    "lgbtq": _("An LGBTQ+ group"),
+    "online": _("Online meetings"),
 }
 
 
@@ -141,7 +155,9 @@ class Answers:
 
     @property
     def language_name(self) -> str:
-        return vocabulary.languages()[self.language].name if self.language else ""
+        if not self.language:
+            return ""
+        return vocabulary.languages()[self.language].name_for(get_language())
 
 
 def parse_answers(params: Mapping) -> Answers:
@@ -154,14 +170,20 @@ def parse_answers(params: Mapping) -> Answers:
     def one(name, choices, default):
         value = (params.get(name) or "").strip() or default
         if value not in choices:
-            raise GuideError(f"{name}: unknown answer {value!r} (use {', '.join(choices)})")
+            raise GuideError(
+                gettext("%(name)s: unknown answer %(value)r (use %(choices)s)")
+                % {"name": name, "value": value, "choices": ", ".join(choices)}
+            )
         return value
 
     def checked(name, choices):
         values = many(name)
         for value in values:
             if value not in choices:
-                raise GuideError(f"{name}: unknown answer {value!r} (use {', '.join(choices)})")
+                raise GuideError(
+                    gettext("%(name)s: unknown answer %(value)r (use %(choices)s)")
+                    % {"name": name, "value": value, "choices": ", ".join(choices)}
+                )
         return tuple(dict.fromkeys(values))
 
     drugs = checked("drug", DRUGS)
@@ -174,7 +196,7 @@ def parse_answers(params: Mapping) -> Answers:
         try:
             language = vocabulary.resolve_language(language).code
         except ValueError as exc:
-            raise GuideError(f"language: {exc}") from None
+            raise GuideError(gettext("language: %(error)s") % {"error": exc}) from None
     return Answers(
         who=one("who", WHO, "me"),
         concerns=concerns,
@@ -193,36 +215,46 @@ def parse_answers(params: Mapping) -> Answers:
 
 INTRO = [
     P(
-        "Mutual aid means people with similar experiences helping each other to manage or "
-        "overcome a problem. Groups are run by their members, their expertise is their own "
-        "experience, and no fees are charged: meetings take a voluntary collection for the "
-        "room and the tea.",
+        _(
+            "Mutual aid means people with similar experiences helping each other to manage or "
+            "overcome a problem. Groups are run by their members, their expertise is their own "
+            "experience, and no fees are charged: meetings take a voluntary collection for the "
+            "room and the tea."
+        ),
         "seed 000",
     ),
     P(
-        "These are not either/or choices: many people find it useful to go to several "
-        "different meetings, often with different approaches. The best way to understand "
-        "them is to go to a few.",
+        _(
+            "These are not either/or choices: many people find it useful to go to several "
+            "different meetings, often with different approaches. The best way to understand "
+            "them is to go to a few."
+        ),
         "seed 001",
     ),
     P(
-        "Going is a start, but taking an active part is what makes the difference: people "
-        "who actively participate are more likely to sustain their recovery.",
+        _(
+            "Going is a start, but taking an active part is what makes the difference: people "
+            "who actively participate are more likely to sustain their recovery."
+        ),
         "seed 002",
     ),
 ]
 
 FIRST_MEETING = [
     P(
-        "It can be hard to walk into a first meeting. You can take a worker, a family member "
-        "or a friend to an open meeting, and some fellowships will arrange for a member to "
-        "meet you beforehand and talk you through it: ask their helpline.",
+        _(
+            "It can be hard to walk into a first meeting. You can take a worker, a family member "
+            "or a friend to an open meeting, and some fellowships will arrange for a member to "
+            "meet you beforehand and talk you through it: ask their helpline."
+        ),
         "seed 000",
     ),
     P(
-        "If you see a keyworker, they are asked to help you get there: making an initial "
-        "appointment, arranging transport or accompanying you to the first meeting, and dealing "
-        "with any concerns after it.",
+        _(
+            "If you see a keyworker, they are asked to help you get there: making an initial "
+            "appointment, arranging transport or accompanying you to the first meeting, and dealing "
+            "with any concerns after it."
+        ),
         "domain fama",
     ),
 ]
@@ -231,154 +263,196 @@ FIRST_MEETING = [
 # and disadvantages (seed 003); shown once, not with every option.
 COMMON_PROS = [
     P(
-        "You meet a new group of people who accept you and understand the problems you are "
-        "dealing with.",
+        _(
+            "You meet a new group of people who accept you and understand the problems you are "
+            "dealing with."
+        ),
         "seed 003",
     ),
-    P("You are in control: you decide if and when you go.", "seed 003"),
+    P(_("You are in control: you decide if and when you go."), "seed 003"),
     P(
-        "It can help you build healthy relationships and a feeling of belonging, purpose "
-        "and meaning.",
+        _(
+            "It can help you build healthy relationships and a feeling of belonging, purpose "
+            "and meaning."
+        ),
         "seed 003",
     ),
 ]
 COMMON_CONS = [
     P(
-        "Attending can boost abstinence for those who keep going, but research indicates it is "
-        "generally only effective if you attend at least once a week, which some find difficult "
-        "to sustain.",
+        _(
+            "Attending can boost abstinence for those who keep going, but research indicates it is "
+            "generally only effective if you attend at least once a week, which some find difficult "
+            "to sustain."
+        ),
         "seed 003",
     ),
     P(
-        "It is groupwork: sharing your experiences openly with other people can be "
-        "liberating and empowering, but it can also be difficult.",
+        _(
+            "It is groupwork: sharing your experiences openly with other people can be "
+            "liberating and empowering, but it can also be difficult."
+        ),
         "seed 003",
     ),
 ]
 
 TWELVE_STEP_ABOUT = [
     P(
-        "The twelve steps are guiding principles for recovery: admitting you cannot control "
-        "the addiction, recognising a higher power that can give strength, looking at past "
-        "mistakes with a sponsor (an experienced member), making amends, learning to live a "
-        "new life, and helping others with the same problem.",
+        _(
+            "The twelve steps are guiding principles for recovery: admitting you cannot control "
+            "the addiction, recognising a higher power that can give strength, looking at past "
+            "mistakes with a sponsor (an experienced member), making amends, learning to live a "
+            "new life, and helping others with the same problem."
+        ),
         "seed 001",
     ),
 ]
 TWELVE_STEP_PROS = [
-    P("An unambiguous emphasis on abstinence.", "seed 003"),
+    P(_("An unambiguous emphasis on abstinence."), "seed 003"),
     P(
-        "The spiritual side of some meetings can be comforting, and some people feel it gives "
-        "them a focus.",
+        _(
+            "The spiritual side of some meetings can be comforting, and some people feel it gives "
+            "them a focus."
+        ),
         "seed 003",
     ),
     P(
-        "It may develop into a long-term commitment, providing wider social support and "
-        "friendship networks.",
+        _(
+            "It may develop into a long-term commitment, providing wider social support and "
+            "friendship networks."
+        ),
         "seed 001",
     ),
 ]
 TWELVE_STEP_CONS = [
     P(
-        "If you are not religious you may find the spiritual side of some meetings off-putting.",
+        _("If you are not religious you may find the spiritual side of some meetings off-putting."),
         "seed 003",
     ),
     P(
-        "The focus on abstinent recovery may be incompatible with medication-assisted treatment.",
+        _(
+            "The focus on abstinent recovery may be incompatible with medication-assisted treatment."
+        ),
         "seed 003",
     ),
 ]
 
 SPIRITUAL_EXPLAINED = [
     P(
-        "Our sources differ on how spiritual the twelve steps are. Public Health England's guide "
-        "says they do not require any particular religious beliefs, nor spiritual or secular "
-        "views: you are free to believe, or not believe, anything you wish.",
+        _(
+            "Our sources differ on how spiritual the twelve steps are. Public Health England's guide "
+            "says they do not require any particular religious beliefs, nor spiritual or secular "
+            "views: you are free to believe, or not believe, anything you wish."
+        ),
         "seed 001",
     ),
     P(
-        "Another guide describes a strong spiritual element: it is necessary to put your faith in "
-        "a 'higher power' and to admit that you are powerless over your addiction.",
+        _(
+            "Another guide describes a strong spiritual element: it is necessary to put your faith in "
+            "a 'higher power' and to admit that you are powerless over your addiction."
+        ),
         "seed 003",
     ),
     P(
-        "Narcotics Anonymous says it is not a religion: members choose their own higher power, "
-        "which for some is their group, humanity or nature, and for others the god of their "
-        "faith.",
+        _(
+            "Narcotics Anonymous says it is not a religion: members choose their own higher power, "
+            "which for some is their group, humanity or nature, and for others the god of their "
+            "faith."
+        ),
         "seed 000",
     ),
 ]
 SECULAR_EXPLAINED = [
     P(
-        "Skills-based programmes such as SMART Recovery focus on self-responsibility and "
-        "empowerment: you learn science-based tools to assess your cravings and behaviour "
-        "rationally, and to change them yourself.",
+        _(
+            "Skills-based programmes such as SMART Recovery focus on self-responsibility and "
+            "empowerment: you learn science-based tools to assess your cravings and behaviour "
+            "rationally, and to change them yourself."
+        ),
         "seed 003",
     ),
     P(
-        "Some twelve-step groups have modified the steps to give a more secular approach: "
-        "meetings marked 'secular' have no religious or spiritual content.",
+        _(
+            "Some twelve-step groups have modified the steps to give a more secular approach: "
+            "meetings marked 'secular' have no religious or spiritual content."
+        ),
         "seed 001",
     ),
 ]
 UNSURE_EXPLAINED = [
     P(
-        "There are two main options: twelve-step groups such as Narcotics Anonymous, with a "
-        "strong spiritual element, and skills-based programmes such as SMART Recovery, which "
-        "focus on self-responsibility and empowerment.",
+        _(
+            "There are two main options: twelve-step groups such as Narcotics Anonymous, with a "
+            "strong spiritual element, and skills-based programmes such as SMART Recovery, which "
+            "focus on self-responsibility and empowerment."
+        ),
         "seed 003",
     ),
 ]
 
 MEDICATION_EXPLAINED = [
     P(
-        "One guide says the twelve-step focus on abstinent recovery may be incompatible with "
-        "medication-assisted treatment; if you are looking for a programme that allows you to "
-        "engage with medication-assisted treatment at the same time, and to stop using drugs at "
-        "your own pace, it says skills-based programmes such as SMART Recovery may be suitable.",
+        _(
+            "One guide says the twelve-step focus on abstinent recovery may be incompatible with "
+            "medication-assisted treatment; if you are looking for a programme that allows you to "
+            "engage with medication-assisted treatment at the same time, and to stop using drugs at "
+            "your own pace, it says skills-based programmes such as SMART Recovery may be suitable."
+        ),
         "seed 003",
     ),
     P(
-        "Narcotics Anonymous itself says that you do not have to be drug-free to go to its "
-        "meetings, and that prescribed medication, taken as prescribed by a doctor, does not "
-        "compromise a person's recovery.",
+        _(
+            "Narcotics Anonymous itself says that you do not have to be drug-free to go to its "
+            "meetings, and that prescribed medication, taken as prescribed by a doctor, does not "
+            "compromise a person's recovery."
+        ),
         "seed 000",
     ),
-    P("There is also Methadone Anonymous, but it is a US group.", "seed 000"),
+    P(_("There is also Methadone Anonymous, but it is a US group."), "seed 000"),
     P(
-        "This guide gives no medical advice: talk to your prescriber or keyworker about your "
-        "medication.",
+        _(
+            "This guide gives no medical advice: talk to your prescriber or keyworker about your "
+            "medication."
+        ),
         "editorial",
     ),
 ]
 ABSTINENCE_EXPLAINED = [
     P(
-        "If you are committed to living completely free of drugs, including opioid medication, "
-        "and alcohol, a twelve-step group such as Narcotics Anonymous may suit you.",
+        _(
+            "If you are committed to living completely free of drugs, including opioid medication, "
+            "and alcohol, a twelve-step group such as Narcotics Anonymous may suit you."
+        ),
         "seed 003",
     ),
 ]
 
 FAMILY_EXPLAINED = [
     P(
-        "Groups also exist to support families, children and friends affected by substance "
-        "misuse. For every problem drinker it is estimated that at least five other people are "
-        "adversely affected, and the stress often takes its toll on their own health.",
+        _(
+            "Groups also exist to support families, children and friends affected by substance "
+            "misuse. For every problem drinker it is estimated that at least five other people are "
+            "adversely affected, and the stress often takes its toll on their own health."
+        ),
         "seed 001",
     ),
     P(
-        "They support you, not only the person you care about: Al-Anon supports anyone affected "
-        "by someone else's drinking, whether or not that person is still drinking, and SMART "
-        "Family & Friends asks you to concentrate on yourself and your goals rather than on your "
-        "loved one.",
+        _(
+            "They support you, not only the person you care about: Al-Anon supports anyone affected "
+            "by someone else's drinking, whether or not that person is still drinking, and SMART "
+            "Family & Friends asks you to concentrate on yourself and your goals rather than on your "
+            "loved one."
+        ),
         "seed 001",
     ),
 ]
 FAMILY_OPEN_MEETINGS = P(
-    "Meetings marked 'open' welcome anyone, including family and friends: you can go with the "
-    "person you care about, or go to see what happens. Fellowships such as Narcotics "
-    "Anonymous do not set out to support family members, but will point you to groups "
-    "that do.",
+    _(
+        "Meetings marked 'open' welcome anyone, including family and friends: you can go with the "
+        "person you care about, or go to see what happens. Fellowships such as Narcotics "
+        "Anonymous do not set out to support family members, but will point you to groups "
+        "that do."
+    ),
     "seed 000",
 )
 
@@ -394,7 +468,7 @@ class FellowshipText:
 
 def _audience(code: str, extra: str = "") -> Para:
     """Who a fellowship is for, as the directory's own list says it."""
-    return P(f"{_FELLOWSHIPS[code]['audience']}.{extra}", "directory")
+    return P(format_lazy("{}.{}", _(_FELLOWSHIPS[code]["audience"]), extra), "directory")
 
 
 def _directory_only(code: str, extra: str = "") -> FellowshipText:
@@ -403,8 +477,10 @@ def _directory_only(code: str, extra: str = "") -> FellowshipText:
         who=(_audience(code, extra),),
         what=(
             P(
-                "Our sources do not describe this group in detail: its own website says "
-                "more about how its meetings work.",
+                _(
+                    "Our sources do not describe this group in detail: its own website says "
+                    "more about how its meetings work."
+                ),
                 "directory",
             ),
         ),
@@ -420,49 +496,61 @@ TEXTS: dict[str, FellowshipText] = {
     "AA": FellowshipText(
         what=(
             P(
-                "A fellowship of men and women who share their experience, strength and hope "
-                "so that they may solve their common problem and help others to recover. "
-                "Members stay sober one day at a time by going to regular meetings of 60 to "
-                "90 minutes: a chairperson, a speaker, then members share if they wish.",
+                _(
+                    "A fellowship of men and women who share their experience, strength and hope "
+                    "so that they may solve their common problem and help others to recover. "
+                    "Members stay sober one day at a time by going to regular meetings of 60 to "
+                    "90 minutes: a chairperson, a speaker, then members share if they wish."
+                ),
                 "seed 001",
             ),
         ),
         who=(_audience("AA"),),
-        pros=(P("Meetings are available in most places in the country.", "seed 001"),),
+        pros=(P(_("Meetings are available in most places in the country."), "seed 001"),),
     ),
     "NA": FellowshipText(
         what=(
             P(
-                "A community of people who support each other to achieve and keep a drug-free "
-                "life: a programme of complete abstinence from all mind- and mood-altering "
-                "drugs, centred on the twelve steps, worked with a sponsor you choose.",
+                _(
+                    "A community of people who support each other to achieve and keep a drug-free "
+                    "life: a programme of complete abstinence from all mind- and mood-altering "
+                    "drugs, centred on the twelve steps, worked with a sponsor you choose."
+                ),
                 "seed 000",
             ),
         ),
         who=(
             P(
-                "The only requirement is a desire to stop using. NA is not concerned with which "
-                "drug you used, and counts alcohol as a drug. You do not have to be drug-free "
-                "to go to a meeting.",
+                _(
+                    "The only requirement is a desire to stop using. NA is not concerned with which "
+                    "drug you used, and counts alcohol as a drug. You do not have to be drug-free "
+                    "to go to a meeting."
+                ),
                 "seed 000",
             ),
         ),
         pros=(
             P(
-                "Members say it offers a new social circle, friendship and a place to share, "
-                "and a 'soft landing' for people leaving treatment or prison.",
+                _(
+                    "Members say it offers a new social circle, friendship and a place to share, "
+                    "and a 'soft landing' for people leaving treatment or prison."
+                ),
                 "seed 000",
             ),
             P(
-                "Its helpline can often arrange for a member to meet you before your first "
-                "meeting.",
+                _(
+                    "Its helpline can often arrange for a member to meet you before your first "
+                    "meeting."
+                ),
                 "seed 000",
             ),
         ),
         medication=(
             P(
-                "NA says prescribed medication, taken as prescribed by a doctor, does not "
-                "compromise a person's recovery.",
+                _(
+                    "NA says prescribed medication, taken as prescribed by a doctor, does not "
+                    "compromise a person's recovery."
+                ),
                 "seed 000",
             ),
         ),
@@ -470,35 +558,39 @@ TEXTS: dict[str, FellowshipText] = {
     "CA": FellowshipText(
         what=(
             P(
-                "A fellowship of addicts and alcoholics who meet to share their experience, "
-                "hope, faith and courage, to stay clean and sober and help others do the same. "
-                "Members are generally encouraged to use the twelve steps. What is heard at "
-                "meetings is confidential.",
+                _(
+                    "A fellowship of addicts and alcoholics who meet to share their experience, "
+                    "hope, faith and courage, to stay clean and sober and help others do the same. "
+                    "Members are generally encouraged to use the twelve steps. What is heard at "
+                    "meetings is confidential."
+                ),
                 "seed 001",
             ),
         ),
         who=(
             P(
-                "The sole requirements are the desire to quit, and to turn up. There are no fees.",
+                _(
+                    "The sole requirements are the desire to quit, and to turn up. There are no fees."
+                ),
                 "seed 001",
             ),
         ),
         pros=(
             P(
-                "Members can swap phone numbers, and give and get support between meetings.",
+                _("Members can swap phone numbers, and give and get support between meetings."),
                 "seed 001",
             ),
         ),
     ),
     "CMA": _directory_only("CMA"),
     "MA": FellowshipText(
-        what=(P("One of the twelve-step fellowships.", "seed 000"),),
+        what=(P(_("One of the twelve-step fellowships."), "seed 000"),),
         who=(_audience("MA"),),
     ),
     "DAA": FellowshipText(
         what=(
             P(
-                "A UK twelve-step fellowship, listed by PHE with its own meeting directory.",
+                _("A UK twelve-step fellowship, listed by PHE with its own meeting directory."),
                 "seed 001",
             ),
         ),
@@ -512,42 +604,52 @@ TEXTS: dict[str, FellowshipText] = {
     "SMART": FellowshipText(
         what=(
             P(
-                "Self-Management And Recovery Training: a secular, science-based programme. "
-                "It uses motivational interviewing and a form of cognitive behavioural therapy "
-                "in four points: building and keeping motivation, coping with urges, managing "
-                "thoughts, feelings and behaviours, and living a balanced life.",
+                _(
+                    "Self-Management And Recovery Training: a secular, science-based programme. "
+                    "It uses motivational interviewing and a form of cognitive behavioural therapy "
+                    "in four points: building and keeping motivation, coping with urges, managing "
+                    "thoughts, feelings and behaviours, and living a balanced life."
+                ),
                 "seed 001",
             ),
-            P("There is no sponsor system: the emphasis is on self-management.", "seed 004"),
+            P(_("There is no sponsor system: the emphasis is on self-management."), "seed 004"),
         ),
         who=(
             P(
-                "Addictive behaviour with alcohol, nicotine or drugs, or compulsive behaviour "
-                "such as gambling, sex, eating, shopping and self-harm. It also helps people "
-                "decide whether they have a problem at all.",
+                _(
+                    "Addictive behaviour with alcohol, nicotine or drugs, or compulsive behaviour "
+                    "such as gambling, sex, eating, shopping and self-harm. It also helps people "
+                    "decide whether they have a problem at all."
+                ),
                 "seed 001",
             ),
         ),
         pros=(
             P(
-                "No lifetime commitment: you can stay as long as you wish. Many people keep "
-                "going after treatment to help avoid lapses or relapses.",
+                _(
+                    "No lifetime commitment: you can stay as long as you wish. Many people keep "
+                    "going after treatment to help avoid lapses or relapses."
+                ),
                 "seed 001",
             ),
             P(
-                "It allows you to engage with medication-assisted treatment at the same time, and "
-                "to stop using at your own pace.",
+                _(
+                    "It allows you to engage with medication-assisted treatment at the same time, and "
+                    "to stop using at your own pace."
+                ),
                 "seed 003",
             ),
             P(
-                "Its handbook says it complements the twelve steps, and some people go to both.",
+                _("Its handbook says it complements the twelve steps, and some people go to both."),
                 "seed 001",
             ),
         ),
         medication=(
             P(
-                "A skills-based programme such as SMART may suit you if you want to engage with "
-                "medication-assisted treatment at the same time.",
+                _(
+                    "A skills-based programme such as SMART may suit you if you want to engage with "
+                    "medication-assisted treatment at the same time."
+                ),
                 "seed 003",
             ),
         ),
@@ -555,75 +657,89 @@ TEXTS: dict[str, FellowshipText] = {
     "SMART-FF": FellowshipText(
         what=(
             P(
-                "Meetings for people affected by the addictive behaviour of someone close. "
-                "Rather than focusing on their loved one, participants concentrate on "
-                "themselves and their goals: their habitual responses and whether these help, "
-                "looking after themselves in difficult times, and healthier relationships.",
+                _(
+                    "Meetings for people affected by the addictive behaviour of someone close. "
+                    "Rather than focusing on their loved one, participants concentrate on "
+                    "themselves and their goals: their habitual responses and whether these help, "
+                    "looking after themselves in difficult times, and healthier relationships."
+                ),
                 "seed 001",
             ),
         ),
         who=(_audience("SMART-FF"),),
         pros=(
             P(
-                "It combines SMART Recovery with CRAFT (community reinforcement and family "
-                "training), an evidence-based programme that teaches new ways of interacting "
-                "with a person who has an addiction, to raise the chance that they seek "
-                "recovery.",
+                _(
+                    "It combines SMART Recovery with CRAFT (community reinforcement and family "
+                    "training), an evidence-based programme that teaches new ways of interacting "
+                    "with a person who has an addiction, to raise the chance that they seek "
+                    "recovery."
+                ),
                 "seed 001",
             ),
         ),
     ),
-    "LIFERING": _directory_only("LIFERING", " Our sources mention it only as a US group."),
+    "LIFERING": _directory_only(
+        "LIFERING", format_lazy(" {}", _("Our sources mention it only as a US group."))
+    ),
     "RD": _directory_only("RD"),
     "WFS": _directory_only("WFS"),
     "ALANON": FellowshipText(
         what=(
             P(
-                "Confidential, non-religious, non-political, non-discriminatory and "
-                "non-professional family groups. Groups and literature offer non-judgemental "
-                "support: experience, strength and hope, and ways to recover from the stress "
-                "and unhappiness of a relationship with a problem drinker.",
+                _(
+                    "Confidential, non-religious, non-political, non-discriminatory and "
+                    "non-professional family groups. Groups and literature offer non-judgemental "
+                    "support: experience, strength and hope, and ways to recover from the stress "
+                    "and unhappiness of a relationship with a problem drinker."
+                ),
                 "seed 001",
             ),
         ),
         who=(
             P(
-                "Anyone whose life is, or has been, affected by someone else's drinking, "
-                "whether or not that person is still drinking: children (including adult "
-                "children), friends, partners and parents.",
+                _(
+                    "Anyone whose life is, or has been, affected by someone else's drinking, "
+                    "whether or not that person is still drinking: children (including adult "
+                    "children), friends, partners and parents."
+                ),
                 "seed 001",
             ),
         ),
         pros=(
             P(
-                "It also helps to create a supportive environment for the drinker's recovery.",
+                _("It also helps to create a supportive environment for the drinker's recovery."),
                 "seed 001",
             ),
         ),
     ),
     "ALATEEN": FellowshipText(
-        what=(P("Part of Al-Anon: it helps families of alcoholics.", "seed 000"),),
+        what=(P(_("Part of Al-Anon: it helps families of alcoholics."), "seed 000"),),
         who=(_audience("ALATEEN"),),
     ),
     "FA": FellowshipText(
         what=(
             P(
-                "A worldwide fellowship of family members and friends, with a programme based "
-                "on the twelve steps and twelve traditions first formulated by AA.",
+                _(
+                    "A worldwide fellowship of family members and friends, with a programme based "
+                    "on the twelve steps and twelve traditions first formulated by AA."
+                ),
                 "seed 001",
             ),
         ),
         who=(
             P(
-                "Anyone affected by another person's use of mind-altering substances or related "
-                "behaviour problems. Any concerned person is encouraged to go, even if there "
-                "is only a suspicion of a problem.",
+                _(
+                    "Anyone affected by another person's use of mind-altering substances or related "
+                    "behaviour problems. Any concerned person is encouraged to go, even if there "
+                    "is only a suspicion of a problem."
+                ),
                 "seed 001",
             ),
         ),
         cons=(
             P(
-                "Coverage is not consistent across the country: there may be no group near you.",
+                _("Coverage is not consistent across the country: there may be no group near you."),
                 "seed 001",
             ),
         ),
@@ -669,14 +785,16 @@ class Option:
 
     @property
     def title(self) -> str:
-        return f"{self.name}: meetings marked secular" if self.secular_meetings_only else self.name
+        if self.secular_meetings_only:
+            return gettext("%(name)s: meetings marked secular") % {"name": self.name}
+        return self.name
 
     @property
     def approach_label(self) -> str:
         return {
-            "twelve_step": "Twelve-step",
-            "secular": "Secular, skills-based",
-            "family": "For family and friends",
+            "twelve_step": gettext("Twelve-step"),
+            "secular": gettext("Secular, skills-based"),
+            "family": gettext("For family and friends"),
         }[self.approach]
 
     @property
@@ -727,7 +845,7 @@ class Guidance:
     def sources_used(self) -> list[tuple[str, str]]:
         """(label, full reference) of every source a paragraph on the page comes from."""
         used = dict.fromkeys(p.source for p in self.paragraphs)
-        return [(SOURCE_LABELS[key], SOURCES[key][0]) for key in SOURCES if key in used]
+        return [(str(SOURCE_LABELS[key]), str(SOURCES[key][0])) for key in SOURCES if key in used]
 
 
 def _search_params(answers: Answers, code: str, *, secular_meetings: bool = False) -> dict:
@@ -797,7 +915,7 @@ def recommend(answers: Answers) -> Guidance:
         text = TEXTS[code]
         option = Option(
             code=code,
-            name=info["name"],
+            name=gettext(info["name"]),
             approach=info["approach"],
             text=text,
             website=info["website"],
@@ -844,7 +962,7 @@ def add_nearby_meetings(guidance: Guidance, *, organisation_ids=()) -> None:
         try:
             place = resolve_place(answers.place)
         except ValueError as exc:
-            guidance.error = f"place: {exc}"
+            guidance.error = gettext("place: %(error)s") % {"error": exc}
             return
         near = f"{place.lat},{place.lng}"
     for option in guidance.options:
@@ -880,7 +998,10 @@ def form_choices() -> dict:
         "medication_choices": list(MEDICATION.items()),
         "preference_choices": list(PREFERENCES.items()),
         "languages": sorted(
-            ((lang.code, lang.name) for lang in vocabulary.languages().values()),
+            (
+                (lang.code, lang.name_for(get_language()))
+                for lang in vocabulary.languages().values()
+            ),
             key=lambda pair: pair[1],
         ),
     }

@@ -9,14 +9,16 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone as dj_timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 from mutualaid.lib import schedule, vocabulary
 
 
 class Approach(models.TextChoices):
-    TWELVE_STEP = "twelve_step", "Twelve-step"
-    SECULAR = "secular", "Secular / skills-based"
-    FAMILY = "family", "Family and friends"
+    TWELVE_STEP = "twelve_step", _("Twelve-step")
+    SECULAR = "secular", _("Secular / skills-based")
+    FAMILY = "family", _("Family and friends")
 
 
 class Fellowship(models.Model):
@@ -37,6 +39,15 @@ class Fellowship(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface's language (fellowships.py marks the known ones)."""
+        return gettext(self.name)
+
+    @property
+    def display_audience(self) -> str:
+        return gettext(self.audience)
 
     @property
     def covers_list(self) -> list[str]:
@@ -361,7 +372,8 @@ class Meeting(models.Model):
     @property
     def type_labels(self) -> list[str]:
         known = vocabulary.meeting_types()
-        return [known[k].label for k in self.types if k in known]
+        language = get_language()
+        return [known[k].label_for(language) for k in self.types if k in known]
 
     @property
     def meeting_guide_types(self) -> list[str]:
@@ -391,8 +403,8 @@ class Meeting(models.Model):
     @property
     def schedule_text(self) -> str:
         if self.weekday is None:
-            return "By appointment"
-        described = self.recurrence.describe(self.weekday)
+            return gettext("By appointment")
+        described = describe_recurrence(self.recurrence, self.weekday)
         return f"{described[0].upper()}{described[1:]}, {self.start_time:%H:%M}"
 
     @property
@@ -433,11 +445,11 @@ class Meeting(models.Model):
 
 
 class ChangeRequestKind(models.TextChoices):
-    WRONG_TIME = "wrong_time", "Wrong time or day"
-    WRONG_PLACE = "wrong_place", "Wrong place"
-    CLOSED = "closed", "Meeting closed or no longer meets"
-    ONLINE_LINK = "online_link", "Online link broken"
-    OTHER = "other", "Something else"
+    WRONG_TIME = "wrong_time", _("Wrong time or day")
+    WRONG_PLACE = "wrong_place", _("Wrong place")
+    CLOSED = "closed", _("Meeting closed or no longer meets")
+    ONLINE_LINK = "online_link", _("Online link broken")
+    OTHER = "other", _("Something else")
 
 
 class ChangeRequestStatus(models.TextChoices):
@@ -497,3 +509,34 @@ class DirectoryGeneration(models.Model):
 
     def __str__(self) -> str:
         return f"directory generation {self.value}"
+
+
+# The weekday names as Django's own catalogue translates them (django.utils.dates).
+DAY_LABELS = [
+    _("Monday"),
+    _("Tuesday"),
+    _("Wednesday"),
+    _("Thursday"),
+    _("Friday"),
+    _("Saturday"),
+    _("Sunday"),
+]
+
+
+def describe_recurrence(recurrence: schedule.Recurrence, weekday: int) -> str:
+    """schedule.Recurrence.describe in the interface's language: "every Monday", "every
+    other Monday", "second Monday of the month"."""
+    day = str(DAY_LABELS[weekday])
+    if recurrence.frequency == schedule.WEEKLY:
+        return gettext("every %(day)s") % {"day": day}
+    if recurrence.frequency == schedule.FORTNIGHTLY:
+        return gettext("every other %(day)s") % {"day": day}
+    ordinals = {
+        1: pgettext("nth weekday of the month", "first %(day)s of the month"),
+        2: pgettext("nth weekday of the month", "second %(day)s of the month"),
+        3: pgettext("nth weekday of the month", "third %(day)s of the month"),
+        4: pgettext("nth weekday of the month", "fourth %(day)s of the month"),
+        5: pgettext("nth weekday of the month", "fifth %(day)s of the month"),
+        -1: pgettext("nth weekday of the month", "last %(day)s of the month"),
+    }
+    return ordinals[recurrence.nth] % {"day": day}

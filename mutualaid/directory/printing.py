@@ -20,10 +20,11 @@ from datetime import date, datetime
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone as dj_timezone
+from django.utils.translation import get_language, gettext, gettext_lazy
 
-from mutualaid.lib import pdf, qr, schedule, vocabulary
+from mutualaid.lib import pdf, qr, vocabulary
 
-from .models import Approach, Fellowship, Frequency, Meeting, Mode
+from .models import DAY_LABELS, Approach, Fellowship, Frequency, Meeting, Mode, describe_recurrence
 from .query_params import build_query
 from .search import SearchError, search
 
@@ -36,18 +37,27 @@ ANY_MODE = "any"
 
 # What each kind of badge means, for the legend (categories of meeting_types.json).
 CATEGORY_MEANING = {
-    "who": "who the meeting is for",
-    "access": "who may attend",
-    "access_needs": "at the venue",
-    "approach": "the meeting's approach",
-    "format": "how the meeting is run",
-    "status": "the meeting's status",
-    "mode": "how to attend",
+    "who": gettext_lazy("who the meeting is for"),
+    "access": gettext_lazy("who may attend"),
+    "access_needs": gettext_lazy("at the venue"),
+    "approach": gettext_lazy("the meeting's approach"),
+    "format": gettext_lazy("how the meeting is run"),
+    "status": gettext_lazy("the meeting's status"),
+    "mode": gettext_lazy("how to attend"),
 }
 MODE_BADGES = {
-    Mode.ONLINE: ("Online", "join by video link or phone: details in the listing"),
-    Mode.HYBRID: ("In person and online", "go to the venue or join online"),
-    Mode.INACTIVE: ("Temporarily closed", "the venue is not in use for now: check before going"),
+    Mode.ONLINE: (
+        gettext_lazy("Online"),
+        gettext_lazy("join by video link or phone: details in the listing"),
+    ),
+    Mode.HYBRID: (
+        gettext_lazy("In person and online"),
+        gettext_lazy("go to the venue or join online"),
+    ),
+    Mode.INACTIVE: (
+        gettext_lazy("Temporarily closed"),
+        gettext_lazy("the venue is not in use for now: check before going"),
+    ),
 }
 # Types that repeat what the mode badge already says.
 MODE_TYPES = {"online", "hybrid", "temporarily_closed"}
@@ -111,7 +121,7 @@ class Entry:
     def time_text(self) -> str:
         m = self.meeting
         if m.start_time is None:
-            return "By appointment"
+            return gettext("By appointment")
         text = f"{m.start_time:%H:%M}"
         if m.end_time:
             text += f"–{m.end_time:%H:%M}"
@@ -123,7 +133,7 @@ class Entry:
         m = self.meeting
         if m.weekday is None or m.frequency == Frequency.WEEKLY:
             return ""
-        return m.recurrence.describe(m.weekday).capitalize()
+        return describe_recurrence(m.recurrence, m.weekday).capitalize()
 
     @property
     def zone_text(self) -> str:
@@ -171,13 +181,13 @@ def _badges(meeting: Meeting, known) -> list[tuple[str, str, str]]:
     badges = []
     if meeting.mode in MODE_BADGES:
         short, meaning = MODE_BADGES[meeting.mode]
-        badges.append((short, short, meaning))
+        badges.append((str(short), str(short), str(meaning)))
     for key in meeting.types:
         if key in MODE_TYPES or key not in known:
             continue
-        label = known[key].label
+        label = known[key].label_for(get_language())
         short, _, rest = label.partition(":")
-        meaning = rest.strip() or CATEGORY_MEANING.get(known[key].category, "")
+        meaning = rest.strip() or str(CATEGORY_MEANING.get(known[key].category, ""))
         badges.append((short.strip(), label, meaning))
     return badges
 
@@ -185,37 +195,44 @@ def _badges(meeting: Meeting, known) -> list[tuple[str, str, str]]:
 def _describe_filters(filters: Filters, query, place_name: str) -> list[str]:
     parts = []
     if query.near is not None:
-        parts.append(f"Within {query.radius_km:g} km of {place_name}")
+        parts.append(
+            gettext("Within %(km)s km of %(place)s")
+            % {"km": f"{query.radius_km:g}", "place": place_name}
+        )
     if query.weekdays:
-        parts.append(", ".join(schedule.DAY_NAMES[d] for d in query.weekdays))
+        parts.append(", ".join(str(DAY_LABELS[d]) for d in query.weekdays))
     if filters.when:
         from .views import TIME_OF_DAY
 
         if filters.when in TIME_OF_DAY:
             after, before, label = TIME_OF_DAY[filters.when]
-            parts.append(f"{label} (starting {after}–{before})")
+            parts.append(
+                gettext("%(label)s (starting %(after)s–%(before)s)")
+                % {"label": label, "after": after, "before": before}
+            )
     if query.fellowships:
         names = dict(Fellowship.objects.values_list("code", "name"))
-        parts.append(", ".join(names.get(code, code) for code in query.fellowships))
+        parts.append(", ".join(gettext(names.get(code, code)) for code in query.fellowships))
     if query.approaches:
         labels = dict(Approach.choices)
         parts.append(", ".join(str(labels[a]) for a in query.approaches))
     known = vocabulary.meeting_types()
-    parts += [known[key].label.partition(":")[0] for key in query.types]
+    parts += [known[key].label_for(get_language()).partition(":")[0] for key in query.types]
     allowed = query.allowed_modes
     if Mode.IN_PERSON in allowed and Mode.ONLINE in allowed:
-        parts.append("In person and online")
+        parts.append(gettext("In person and online"))
     elif Mode.IN_PERSON in allowed:
-        parts.append("In person (and hybrid)")
+        parts.append(gettext("In person (and hybrid)"))
     elif Mode.ONLINE in allowed:
-        parts.append("Online (and hybrid)")
+        parts.append(gettext("Online (and hybrid)"))
     elif allowed:
         parts.append(" or ".join(str(dict(Mode.choices)[m]) for m in sorted(allowed)))
     if query.languages:
         langs = vocabulary.languages()
-        parts.append("In " + " or ".join(langs[c].name for c in query.languages))
+        names = gettext(" or ").join(langs[c].name_for(get_language()) for c in query.languages)
+        parts.append(gettext("In %(languages)s") % {"languages": names})
     if query.text:
-        parts.append(f"Matching \u201c{query.text}\u201d")
+        parts.append(gettext("Matching “%(text)s”") % {"text": query.text})
     return parts
 
 
@@ -299,12 +316,12 @@ def build_booklet(
         entries.sort(
             key=lambda e: (e.meeting.start_time is None, e.meeting.start_time, e.meeting.name)
         )
-        name = schedule.DAY_NAMES[weekday] if weekday is not None else "By appointment"
+        name = str(DAY_LABELS[weekday]) if weekday is not None else gettext("By appointment")
         days.append(DayGroup(name, entries))
 
-    title = "Where to find mutual aid meetings"
+    title = gettext("Where to find mutual aid meetings")
     if place_name:
-        title += f" near {place_name}"
+        title = gettext("Where to find mutual aid meetings near %(place)s") % {"place": place_name}
     produced = (now or dj_timezone.now()).astimezone(dj_timezone.get_current_timezone()).date()
     return Booklet(
         title=title,
@@ -320,12 +337,31 @@ def build_booklet(
     )
 
 
-def booklet_html(booklet: Booklet) -> str:
-    return render_to_string("directory/print.html", {"b": booklet, "max_meetings": MAX_MEETINGS})
+STYLESHEET = "mutualaid/print.css"
+
+
+def booklet_html(booklet: Booklet, *, stylesheet: str | None = None) -> str:
+    """The booklet as HTML. Its CSS is a static file (the Content-Security-Policy allows no
+    inline styles): linked by its static URL for a browser, by a file: URI for WeasyPrint."""
+    if stylesheet is None:
+        from django.templatetags.static import static
+
+        stylesheet = static(STYLESHEET)
+    return render_to_string(
+        "directory/print.html",
+        {"b": booklet, "max_meetings": MAX_MEETINGS, "stylesheet": stylesheet},
+    )
 
 
 def booklet_pdf(booklet: Booklet) -> pdf.RenderedPDF:
-    return pdf.render_pdf(booklet_html(booklet), base_url=booklet.site_url, title=booklet.title)
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+
+    stylesheet = Path(finders.find(STYLESHEET)).as_uri()
+    return pdf.render_pdf(
+        booklet_html(booklet, stylesheet=stylesheet), base_url=booklet.site_url, title=booklet.title
+    )
 
 
 def site_meeting_url(site_url: str | None = None) -> Callable[[Meeting], str]:

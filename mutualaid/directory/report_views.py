@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .change_requests import MAX_DETAILS, client_hash, file_change_request, report_allowed
@@ -20,30 +21,34 @@ HONEYPOT = "website"
 
 class ReportForm(forms.Form):
     kind = forms.ChoiceField(
-        label="What is wrong?", choices=ChangeRequestKind.choices, widget=forms.RadioSelect
+        label=_("What is wrong?"), choices=ChangeRequestKind.choices, widget=forms.RadioSelect
     )
     details = forms.CharField(
-        label="Details",
+        label=_("Details"),
         required=False,
         max_length=MAX_DETAILS,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": MAX_DETAILS}),
-        help_text="What is different, if you know: the right time, the new address, "
-        "what happened when you went.",
+        help_text=_(
+            "What is different, if you know: the right time, the new address, "
+            "what happened when you went."
+        ),
     )
     contact_email = forms.EmailField(
-        label="Your email (optional)",
+        label=_("Your email (optional)"),
         required=False,
-        help_text="Only if you are happy for an editor to ask you about it. "
-        "It is never shown on the site.",
+        help_text=_(
+            "Only if you are happy for an editor to ask you about it. "
+            "It is never shown on the site."
+        ),
     )
     # A field people never see (hidden off-screen, skipped by keyboard and screen
     # readers): bots that fill in every field give themselves away.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def clean(self):
         data = super().clean()
         if data.get("kind") == ChangeRequestKind.OTHER and not (data.get("details") or "").strip():
-            self.add_error("details", "Please say what is wrong.")
+            self.add_error("details", _("Please say what is wrong."))
         return data
 
 

@@ -1,20 +1,22 @@
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone as dj_timezone
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from mutualaid.lib import schedule, vocabulary
 
 from .calendar import meetings_calendar
-from .models import Approach, Fellowship, Meeting, Status
+from .models import DAY_LABELS, Approach, Fellowship, Meeting, Status
 from .query_params import build_query
 from .search import SearchError, search
 
 # Plain-language time-of-day choices on the public form, as local start-time windows.
 TIME_OF_DAY = {
-    "morning": ("05:00", "12:00", "Morning"),
-    "afternoon": ("12:00", "17:00", "Afternoon"),
-    "evening": ("17:00", "21:00", "Evening"),
-    "night": ("21:00", "05:00", "Night"),
+    "morning": ("05:00", "12:00", _("Morning")),
+    "afternoon": ("12:00", "17:00", _("Afternoon")),
+    "evening": ("17:00", "21:00", _("Evening")),
+    "night": ("21:00", "05:00", _("Night")),
 }
 # The filters people ask for most, in words rather than codes.
 FORM_TYPES = ["women", "men", "lgbtq", "newcomer", "open", "wheelchair", "secular", "young_people"]
@@ -25,9 +27,11 @@ def home(request):
     searched = any(params.get(k) for k in ("place", "near", "day", "when", "fellowship", "text"))
     context = {
         "params": params,
-        "days": list(enumerate(schedule.DAY_NAMES)),
+        "days": list(zip(schedule.DAY_NAMES, DAY_LABELS, strict=True)),
         "times_of_day": [(key, label) for key, (_, _, label) in TIME_OF_DAY.items()],
-        "form_types": [(key, vocabulary.meeting_types()[key].label) for key in FORM_TYPES],
+        "form_types": [
+            (key, vocabulary.meeting_types()[key].label_for(get_language())) for key in FORM_TYPES
+        ],
         "selected_types": params.getlist("type"),
         "fellowships": Fellowship.objects.order_by("name"),
         "approaches": Approach.choices,
@@ -70,10 +74,27 @@ def home(request):
 
 
 ACCESS_EXPLAINED = {
-    "open": "Open meeting: anyone is welcome, including family, friends and professionals. "
-    "You can bring someone with you.",
-    "closed": "Closed meeting: for people who have a problem with {covers}, or think they might. "
-    "You do not have to be sure: wanting to stop is enough.",
+    "open": _(
+        "Open meeting: anyone is welcome, including family, friends and professionals. "
+        "You can bring someone with you."
+    ),
+    "closed": _(
+        "Closed meeting: for people who have a problem with {covers}, or think they might. "
+        "You do not have to be sure: wanting to stop is enough."
+    ),
+}
+# What a fellowship's `covers` codes mean, in words, for the closed-meeting explanation.
+COVERS_WORDS = {
+    "alcohol": _("alcohol"),
+    "drugs": _("drugs"),
+    "cocaine": _("cocaine"),
+    "crystal_meth": _("crystal meth"),
+    "cannabis": _("cannabis"),
+    "gambling": _("gambling"),
+    "eating": _("eating"),
+    "sex_love": _("sex or love"),
+    "other_behaviours": _("other behaviours"),
+    "affected_others": _("someone else's addiction"),
 }
 
 
@@ -100,9 +121,13 @@ def meeting_detail(request, slug):
     except ValueError:
         viewer_tz = None
     next_start = meeting.next_start(now)
-    covers = ", ".join(c.replace("_", " ") for c in meeting.fellowship.covers_list) or "this"
+    covers = ", ".join(
+        str(COVERS_WORDS.get(c, c.replace("_", " "))) for c in meeting.fellowship.covers_list
+    ) or gettext("this")
     access = [
-        text.format(covers=covers) for key, text in ACCESS_EXPLAINED.items() if key in meeting.types
+        str(text).format(covers=covers)
+        for key, text in ACCESS_EXPLAINED.items()
+        if key in meeting.types
     ]
     sources = [meeting.source, *[d.source for d in meeting.duplicates.select_related("source")]]
     context = {
@@ -128,7 +153,7 @@ def meeting_detail(request, slug):
 def meeting_ics(request, slug):
     meeting = _visible_meeting(request, slug)
     if meeting.weekday is None:
-        raise Http404("This meeting is by appointment and has no fixed time.")
+        raise Http404(gettext("This meeting is by appointment and has no fixed time."))
     body = meetings_calendar(
         [meeting],
         name=meeting.name,
@@ -184,9 +209,11 @@ def print_list(request):
     filters = Filters.from_querydict(params)
     context = {
         "params": params,
-        "days": list(enumerate(schedule.DAY_NAMES)),
+        "days": list(zip(schedule.DAY_NAMES, DAY_LABELS, strict=True)),
         "times_of_day": [(key, label) for key, (_, _, label) in TIME_OF_DAY.items()],
-        "form_types": [(key, vocabulary.meeting_types()[key].label) for key in FORM_TYPES],
+        "form_types": [
+            (key, vocabulary.meeting_types()[key].label_for(get_language())) for key in FORM_TYPES
+        ],
         "selected_types": params.getlist("type"),
         "fellowships": Fellowship.objects.order_by("name"),
         "approaches": Approach.choices,
@@ -195,7 +222,9 @@ def print_list(request):
     }
     output = params.get("format") or "pdf"
     if output not in FORMATS:
-        context["error"] = f"format: unknown format {output!r} (use pdf or html)"
+        context["error"] = gettext("format: unknown format %(format)r (use pdf or html)") % {
+            "format": output
+        }
         return render(request, "directory/print_form.html", context, status=400)
     if not filters.any:
         return render(request, "directory/print_form.html", context)

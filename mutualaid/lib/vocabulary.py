@@ -2,6 +2,10 @@
 
 The mapping is data (data/meeting_types.json, data/languages.json); this module only
 indexes it. Meeting Guide language codes (EN, S, FR, ...) become languages, not types.
+
+Labels are English (what feeds, the CLI and the API's `label` use); the data also holds
+them in the interface's other languages ("labels", "names"), which `label_for(language)`
+and `name_for(language)` return, falling back to English.
 """
 
 import json
@@ -20,6 +24,11 @@ class MeetingType:
     bmlt_world_id: str | None
     bmlt_key: str | None
     category: str
+    labels: tuple[tuple[str, str], ...] = ()  # (language code, label), other than English
+
+    def label_for(self, language: str | None) -> str:
+        """The label in `language` (a code such as "es" or "es-mx"), else in English."""
+        return _translated(self.labels, language, self.label)
 
 
 @dataclass(frozen=True)
@@ -28,18 +37,37 @@ class Language:
     name: str
     meeting_guide: str | None
     bmlt_key: str | None
+    names: tuple[tuple[str, str], ...] = ()  # (language code, name), other than English
+
+    def name_for(self, language: str | None) -> str:
+        """The language's name in `language` ("es": "polaco"), else in English."""
+        return _translated(self.names, language, self.name)
+
+
+def _translated(pairs: tuple[tuple[str, str], ...], language: str | None, default: str) -> str:
+    if not language:
+        return default
+    found = dict(pairs)
+    code = language.lower()
+    return found.get(code) or found.get(code.split("-")[0]) or default
 
 
 @cache
 def meeting_types() -> dict[str, MeetingType]:
-    data = json.loads((DATA_DIR / "meeting_types.json").read_text())
-    return {row["key"]: MeetingType(**row) for row in data["types"]}
+    data = json.loads((DATA_DIR / "meeting_types.json").read_text(encoding="utf-8"))
+    return {
+        row["key"]: MeetingType(**{**row, "labels": tuple(sorted(row.get("labels", {}).items()))})
+        for row in data["types"]
+    }
 
 
 @cache
 def languages() -> dict[str, Language]:
-    data = json.loads((DATA_DIR / "languages.json").read_text())
-    return {row["code"]: Language(**row) for row in data["languages"]}
+    data = json.loads((DATA_DIR / "languages.json").read_text(encoding="utf-8"))
+    return {
+        row["code"]: Language(**{**row, "names": tuple(sorted(row.get("names", {}).items()))})
+        for row in data["languages"]
+    }
 
 
 @cache

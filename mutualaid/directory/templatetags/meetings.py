@@ -1,4 +1,5 @@
 from django import template
+from django.utils import dateformat
 
 register = template.Library()
 
@@ -7,4 +8,5 @@ register = template.Library()
 def next_in_viewer(result, zone_name):
     """A result's next start on the viewer's own clock, e.g. 'Mon 30 Nov, 19:30'."""
     start = result.next_start_in(zone_name)
-    return start.strftime("%a %-d %b, %H:%M") if start else ""
+    # Django's date format, so day and month names follow the interface's language.
+    return dateformat.format(start, "D j M, H:i") if start else ""

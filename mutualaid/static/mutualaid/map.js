@@ -13,6 +13,8 @@
   if (!configNode || !slot || !document.querySelector) return;
   var config;
   try { config = JSON.parse(configNode.textContent); } catch (e) { return; }
+  // The words, in the page's language, from the slot's data- attributes (English fallback).
+  function text(name, fallback) { return slot.getAttribute("data-" + name) || fallback; }
   var items = Array.prototype.slice.call(document.querySelectorAll("li.meeting[data-lat][data-lng]"));
   var total = document.querySelectorAll("li.meeting").length;
   if (!items.length) return;
@@ -22,22 +24,23 @@
   button.className = "map-toggle";
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("aria-controls", "results-map");
-  button.textContent = "Show on a map";
+  button.textContent = text("show", "Show on a map");
   var note = document.createElement("p");
   note.className = "muted";
   note.hidden = true;
   note.textContent = (items.length === total
-    ? "The map shows all " + total + " meetings listed here."
-    : "The map shows " + items.length + " of the " + total +
-      " meetings listed here: online meetings have no place on it.") +
+    ? text("all", "The map shows all {total} meetings listed here.")
+    : text("some", "The map shows {shown} of the {total} meetings listed here: " +
+      "online meetings have no place on it.")
+  ).replace("{total}", total).replace("{shown}", items.length) +
     (document.querySelector("li.meeting[data-approximate]")
-      ? " Dashed circles are approximate locations." : "");
+      ? " " + text("dashed", "Dashed circles are approximate locations.") : "");
   var mapNode = document.createElement("div");
   mapNode.id = "results-map";
   mapNode.className = "results-map";
   mapNode.hidden = true;
   mapNode.setAttribute("role", "region");
-  mapNode.setAttribute("aria-label", "Map of these meetings");
+  mapNode.setAttribute("aria-label", text("label", "Map of these meetings"));
   slot.appendChild(button);
   slot.appendChild(note);
   slot.appendChild(mapNode);
@@ -56,7 +59,7 @@
     script.onload = done;
     script.onerror = function () {
       loading = false;
-      button.textContent = "The map could not be loaded";
+      button.textContent = text("failed", "The map could not be loaded");
     };
     document.head.appendChild(script);
   }
@@ -67,7 +70,7 @@
     var link = item.querySelector(".name a");
     var a = document.createElement("a");
     a.href = link ? link.href : "#";
-    a.textContent = link ? link.textContent : "Meeting";
+    a.textContent = link ? link.textContent : text("meeting", "Meeting");
     var strong = document.createElement("strong");
     strong.appendChild(a);
     box.appendChild(strong);
@@ -79,7 +82,7 @@
     }
     if (item.getAttribute("data-approximate")) {
       var approx = document.createElement("div");
-      approx.textContent = "Approximate location: check the meeting's page.";
+      approx.textContent = text("approximate", "Approximate location: check the meeting's page.");
       box.appendChild(approx);
     }
     return box;
@@ -109,7 +112,7 @@
   function show(visible) {
     mapNode.hidden = note.hidden = !visible;
     button.setAttribute("aria-expanded", visible ? "true" : "false");
-    button.textContent = visible ? "Hide the map" : "Show on a map";
+    button.textContent = visible ? text("hide", "Hide the map") : text("show", "Show on a map");
     if (visible && map) map.invalidateSize();
   }
 
@@ -117,7 +120,7 @@
     if (map) { show(mapNode.hidden); return; }
     if (loading) return;
     loading = true;
-    button.textContent = "Loading the map…";
+    button.textContent = text("loading", "Loading the map…");
     loadLeaflet(function () {
       mapNode.hidden = false;
       draw();
