@@ -251,6 +251,11 @@ class Meeting(models.Model):
     # Optimistic concurrency (docs/reliability.md): every edit (admin, import, service)
     # adds one; an edit based on an older version is refused instead of overwriting.
     version = models.PositiveIntegerField(default=1)
+    # Set only by the importer: a digest of the feed row this meeting came from (and of
+    # what parsed it). A re-import skips parsing rows whose digest it finds here
+    # (importing.known_rows). Any other save() clears it, so a hand edit is compared in
+    # full next time and the feed's values come back (docs/performance.md, feeds).
+    content_hash = models.CharField(max_length=40, blank=True, editable=False)
 
     objects = MeetingQuerySet.as_manager()
 
@@ -331,6 +336,9 @@ class Meeting(models.Model):
         self.refresh_derived()
         if not self.slug:
             self.slug = self.unique_slug(self.name)
+        self.content_hash = ""  # no longer what the feed row made: see content_hash
+        if kwargs.get("update_fields"):  # an empty list saves nothing: leave it so
+            kwargs["update_fields"] = {*kwargs["update_fields"], "content_hash"}
         super().save(*args, **kwargs)
 
     def refresh_derived(self) -> None:
