@@ -101,7 +101,13 @@ def directory_changed(using: str | None = None) -> None:
         _bump(alias)
 
 
-def _on_change(sender, using=None, **kwargs) -> None:
+# Source fields an import sets every run that the public directory never shows.
+SOURCE_BOOKKEEPING = {"last_imported_at", "etag", "last_modified"}
+
+
+def _on_change(sender, using=None, update_fields=None, **kwargs) -> None:
+    if sender is Source and update_fields and set(update_fields) <= SOURCE_BOOKKEEPING:
+        return  # an unchanged re-import keeps every cached search and feed
     directory_changed(using)
 
 

@@ -7,17 +7,15 @@ poll this and read it cross-origin, so it is built to stay cheap at 100k meeting
 - It is rendered from one values() query straight into JSON, never through model
   instances, and kept in memory (bytes, plus their gzip made once) per host and
   fellowship filter, keyed by the directory's version.
-- The version is a fingerprint of the meetings table (row count, highest id, latest
-  updated_at, which rows are duplicates) and of the fellowships' codes, read by one
-  aggregate query per request (~35 ms at 100k meetings on SQLite, see
-  docs/performance.md). Every change to the listing moves it: Meeting.save() and imports
-  set updated_at, new meetings raise the count and the highest id, deletions lower the
-  count, duplicate marking changes the count or the sum of the duplicates' ids. Because
-  it is read from the database, an import run by `mutualaid import` in another process
-  invalidates the copy held by every server process; a counter bumped by signals in one
-  process could not do that (and bulk writes send no signals). The one change it cannot
-  see is a QuerySet.update() of feed fields that leaves updated_at alone: code that does
-  that must set updated_at too (the importer does).
+- The version is the directory generation (mutualaid/directory/cache.py): one row whose
+  counter moves on every change to the listing (Meeting/Fellowship/Source signals, and
+  the importer, duplicate marking and verification, which write with update()), read by
+  one primary-key query per request. It lives in the database, so an import run by
+  `mutualaid import` in another process, or on another machine, invalidates the copy
+  held by every server process. Code that changes meetings with QuerySet.update() or
+  bulk_create() must call cache.directory_changed() (it waits for the commit). Before
+  the generation this was a fingerprint of the meetings table, an aggregate of ~35 ms
+  at 100k meetings on every request (docs/performance.md).
 - ETag is a strong hash of the bytes (the gzip body has its own), If-None-Match answers
   304, Cache-Control is public with max-age=300, and Access-Control-Allow-Origin is *.
 """
@@ -33,13 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import CharField, Count, Func, Max, Q, Sum
+from django.db.models import CharField, Func
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 
+from . import cache as directory_cache
 from .feeds.meeting_guide import RENDER_FIELDS, render_meeting_guide
 from .models import Fellowship, Meeting, Visibility
 
@@ -108,16 +107,7 @@ def render_feed(*, base_url: str | None, fellowship: Fellowship | None = None) -
 
 def directory_version() -> str:
     """Changes whenever anything the feed shows may have changed (see the module notes)."""
-    meetings = Meeting.objects.aggregate(
-        count=Count("pk"),
-        top=Max("pk"),
-        changed=Max("updated_at"),
-        duplicates=Count("duplicate_of"),
-        duplicate_ids=Sum("pk", filter=Q(duplicate_of__isnull=False)),
-    )
-    fellowships = list(Fellowship.objects.order_by("pk").values_list("pk", "code"))
-    fingerprint = repr((sorted(meetings.items()), fellowships))
-    return hashlib.sha1(fingerprint.encode()).hexdigest()
+    return f"generation-{directory_cache.generation()}"
 
 
 # --- the in-memory copy -------------------------------------------------------------

@@ -163,7 +163,6 @@ def apply_records(
         # One import of a source at a time: a second waits here instead of creating the
         # same meetings twice (PostgreSQL; SQLite's IMMEDIATE transactions already queue).
         Source.objects.select_for_update().filter(pk=source.pk).first()
-        directory_cache.directory_changed()  # on commit: cached searches, feeds (cache.py)
         now = timezone.now()
         # The source's meetings as plain rows (source_ref, pk, *COMPARED_FIELDS): comparing
         # tuples instead of model instances is what makes an unchanged re-import cheap.
@@ -224,6 +223,7 @@ def apply_records(
         )
         summary.rejected.sort(key=lambda r: r.row)
         if to_create or to_update or to_remove:
+            directory_cache.directory_changed()  # on commit: cached searches, feeds (cache.py)
             # The same meeting may now be listed by another source (or no longer be).
             mark_duplicates()
 
