@@ -145,9 +145,11 @@ def dumps(entries: list[Entry]) -> str:
     """A .po file for these entries (no line wrapping)."""
     blocks = []
     for entry in entries:
-        lines = list(entry.comments)
+        # Comments, references, flags, then the previous msgid ("#|"), as gettext orders them.
+        lines = [c for c in entry.comments if not c.startswith("#|")]
         if entry.flags:
             lines.append("#, " + ", ".join(sorted(entry.flags)))
+        lines += [c for c in entry.comments if c.startswith("#|")]
         if entry.msgctxt is not None:
             lines.append(_field("msgctxt", entry.msgctxt))
         lines.append(_field("msgid", entry.msgid))
