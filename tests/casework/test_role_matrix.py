@@ -18,7 +18,7 @@ from mutualaid.accounts.api_auth import issue_token
 from mutualaid.accounts.models import AccessGrant, Role, Team
 from mutualaid.audit.models import AuditEvent
 from mutualaid.casework import services
-from mutualaid.casework.models import FollowUp
+from mutualaid.casework.models import Client, FollowUp
 from tests.accounts.helpers import (
     login_password_only,
     login_verified,
@@ -189,6 +189,57 @@ def test_web_role_matrix(name):
         if got == 200 and category in (ALLOWED, READ_ONLY):
             assert "Matrix Person" in response.content.decode() or method == "post"
     assert not wrong, f"{name}:\n" + "\n".join(wrong)
+
+
+def manager_endpoints(client):
+    """Data-protection requests (docs/security.md): subject access and erasure are for the
+    service's managers only; erasure last, as it removes the client."""
+    base = f"/casework/clients/{client.pk}"
+    return [
+        ("get", f"{base}/subject-access/", None),
+        ("get", f"{base}/subject-access/?format=json", None),
+        ("get", f"{base}/subject-access/?format=pdf", None),
+        ("get", f"{base}/erase/", None),
+        ("post", f"{base}/erase/", {"confirm": client.case_reference}),
+    ]
+
+
+def expected_manager_only(name, category, method):
+    if name == "manager same org":
+        return 302 if method == "post" else 200
+    return {
+        ALLOWED: 403,  # sees the client, but answering these requests is a manager's
+        READ_ONLY: 403,
+        OUT_OF_SCOPE: 404,
+        NO_CLIENT_DATA: 403,
+        ANONYMOUS: "login",
+        PASSWORD_ONLY: "mfa",
+    }[category]
+
+
+@pytest.mark.parametrize("name", list(ROLES))
+def test_web_role_matrix_for_manager_only_endpoints(name):
+    users, client, meeting, follow_up = build_world()
+    user, category = users[name], ROLES[name]
+    browser = browser_for(name, user)
+    wrong = []
+    for method, path, data in manager_endpoints(client):
+        before = AuditEvent.objects.filter(action="denied").count()
+        exports = AuditEvent.objects.filter(action="export").count()
+        response = getattr(browser, method)(path, data or {})
+        got, want = outcome(response), expected_manager_only(name, category, method)
+        if got != want:
+            wrong.append(f"{method.upper()} {path}: got {got}, want {want}")
+        if got in (403, 404):
+            denied = AuditEvent.objects.filter(action="denied").order_by("-seq")
+            if denied.count() != before + 1 or denied.first().actor_id != user.pk:
+                wrong.append(f"{method.upper()} {path}: {got} was not audited as denied")
+        if "format=" in path and got == 200:
+            if AuditEvent.objects.filter(action="export").count() != exports + 1:
+                wrong.append(f"GET {path}: the export was not audited")
+    assert not wrong, f"{name}:\n" + "\n".join(wrong)
+    erased = not Client.objects.filter(pk=client.pk).exists()
+    assert erased == (name == "manager same org")
 
 
 @pytest.mark.parametrize("name", list(ROLES))
