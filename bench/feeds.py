@@ -114,7 +114,7 @@ def child(args) -> None:
 
     from mutualaid.directory import feeds_views
     from mutualaid.directory.feeds.meeting_guide import parse_meeting_guide
-    from mutualaid.directory.importing import apply_records
+    from mutualaid.directory.importing import apply_records, known_rows
     from mutualaid.directory.models import Meeting, Source, SourceFormat
 
     size = args.size
@@ -144,10 +144,18 @@ def child(args) -> None:
     )
 
     def import_bytes(data: bytes):
+        # As `mutualaid import` does: rows the source's meetings hold the digest of are
+        # not parsed again (known_rows), apply_records checks them.
         parse_started = time.perf_counter()
-        parsed = parse_meeting_guide(data, default_timezone=source.default_timezone)
+        known = known_rows(source)
+        parsed = parse_meeting_guide(data, default_timezone=source.default_timezone, known=known)
         parse_s = time.perf_counter() - parse_started
-        summary = apply_records(source=source, records=parsed.records, rejected=parsed.rejected)
+        summary = apply_records(
+            source=source,
+            records=parsed.records,
+            rejected=parsed.rejected,
+            unchanged_rows=parsed.unchanged_rows,
+        )
         return parse_s, summary
 
     steps: dict[str, dict] = {}

@@ -8,8 +8,10 @@ to life, same pk, if the feed lists them again).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +24,13 @@ from django.utils.text import slugify
 
 from mutualaid.directory import cache as directory_cache
 from mutualaid.directory.duplicates import mark_duplicates
-from mutualaid.directory.feeds import FeedWarning, MeetingRecord, Rejection
+from mutualaid.directory.feeds import (
+    FeedWarning,
+    KnownRows,
+    MeetingRecord,
+    Rejection,
+    UnchangedRow,
+)
 from mutualaid.directory.models import (
     Fellowship,
     ImportRun,
@@ -65,8 +73,6 @@ RECORD_FIELDS = (
 )
 COMPARED_FIELDS = (*RECORD_FIELDS, "type_codes", "language_codes", "fellowship_id", "status")
 UPDATED_FIELDS = (*COMPARED_FIELDS, "start_minute", "week_minute", "updated_at")
-# Where status sits in a (source_ref, pk, *COMPARED_FIELDS) row of the source's meetings.
-STATUS_AT = 2 + COMPARED_FIELDS.index("status")
 # Fellowship for a source that names none, by feed format.
 DEFAULT_FELLOWSHIP_CODE = {
     SourceFormat.MEETING_GUIDE: "AA",
@@ -139,8 +145,12 @@ def apply_records(
     warnings: Iterable[FeedWarning] = (),
     allow_mass_removal: bool = False,
     max_removal_fraction: float | None = None,
+    unchanged_rows: Iterable[UnchangedRow] = (),
 ) -> ImportSummary:
     """Bring the source's meetings in line with records, all or nothing.
+
+    unchanged_rows: ParseResult.unchanged_rows of a parse given known_rows(source, ...):
+    feed rows skipped as seen before (checked here, and parsed here if they changed).
 
     Raises ImportRefused, changing nothing, when no record is usable or when more than
     max_removal_fraction (default settings.FEED_MAX_REMOVAL_FRACTION) of the source's
@@ -164,53 +174,95 @@ def apply_records(
         # same meetings twice (PostgreSQL; SQLite's IMMEDIATE transactions already queue).
         Source.objects.select_for_update().filter(pk=source.pk).first()
         now = timezone.now()
-        # The source's meetings as plain rows (source_ref, pk, *COMPARED_FIELDS): comparing
-        # tuples instead of model instances is what makes an unchanged re-import cheap.
-        existing: dict[str, tuple] = {}
-        for row in (
+        # The source's meetings, first as (pk, status, content_hash) by source_ref.
+        light: dict[str, tuple[int, str, str]] = {}
+        for ref, pk, status, stored in (
             Meeting.objects.filter(source=source)
             .order_by("pk")
-            .values_list("source_ref", "pk", *COMPARED_FIELDS)
+            .values_list("source_ref", "pk", "status", "content_hash")
         ):
-            existing.setdefault(row[0], row)
+            light.setdefault(ref, (pk, status, stored))
         summary = ImportSummary(source=source, run=None, rejected=rejected, warnings=warnings)
+        # Rows the parser skipped (KnownRows): unchanged when their meetings still hold
+        # the row's digest, listed; otherwise parsed now and compared like the others.
+        context = _apply_context(fellowship, fellowships)
+        kept: set[str] = set()
+        for skipped in unchanged_rows:
+            stored = f"{skipped.digest}{skipped.context}-{len(skipped.refs)}"
+            if skipped.context == context and all(
+                (m := light.get(ref)) is not None and m[1] == Status.ACTIVE and m[2] == stored
+                for ref in skipped.refs
+            ):
+                kept.update(skipped.refs)
+                continue
+            for record in skipped.parse():
+                object.__setattr__(record, "digest", stored)  # frozen; made just above
+                problem = _validate(record)
+                if problem:
+                    rejected.append(Rejection(record.row, record.source_ref, *problem))
+                else:
+                    valid.append(record)
+        summary.unchanged += len(kept)
+
+        # Then, for the records to compare, (source_ref, pk, *COMPARED_FIELDS): comparing
+        # tuples instead of model instances is what makes a re-import cheap.
+        existing = _compared_rows(source, light, valid)
         to_create: list[tuple[MeetingRecord, tuple]] = []
-        to_update: list[tuple[int, tuple]] = []
+        to_update: list[tuple[int, tuple, str]] = []
+        to_stamp: list[tuple[str, int]] = []  # unchanged, but its digest is not stored yet
         for record in valid:
             hinted = _hinted_fellowship(record, fellowships, summary.warnings)
             wanted = _wanted_values(record, (hinted or fellowship).pk)
+            digest = record.digest
+            if (record.fellowship and hinted is None) or not digest.startswith(context, 24):
+                # A warning made here must come again next time; a digest made for other
+                # fellowship choices would not describe this meeting: store none.
+                digest = ""
             current = existing.get(record.source_ref)
             if current is None:
-                to_create.append((record, wanted))
+                to_create.append((record, wanted, digest))
             elif current[2:] != wanted:
-                to_update.append((current[1], wanted))
+                to_update.append((current[1], wanted, digest))
             else:
                 summary.unchanged += 1
+                if light[record.source_ref][2] != digest:
+                    to_stamp.append((digest, current[1]))
 
-        in_feed = {r.source_ref for r in valid}
+        in_feed = {r.source_ref for r in valid} | kept
         rejected_ids = {r.id for r in rejected if r.id}
-        listed = [row for row in existing.values() if row[STATUS_AT] == Status.ACTIVE]
+        listed = [(ref, m[0]) for ref, m in light.items() if m[1] == Status.ACTIVE]
         to_remove = [
-            row[1]
-            for row in listed
-            if row[0] not in in_feed and not _is_rejected_row(row[0], rejected_ids)
+            pk
+            for ref, pk in listed
+            if ref not in in_feed and not _is_rejected_row(ref, rejected_ids)
         ]
         if not allow_mass_removal:
             _refuse_mass_removal(
-                valid, to_remove, len(listed), rejected, summary.warnings, max_removal_fraction
+                len(valid) + len(kept),
+                to_remove,
+                len(listed),
+                rejected,
+                summary.warnings,
+                max_removal_fraction,
             )
 
-        slugs = _assign_unique_slugs([record.slug for record, _ in to_create], source)
+        slugs = _assign_unique_slugs([record.slug for record, _, _ in to_create], source)
         _insert_meetings(to_create, slugs, source=source, now=now)
         # One UPDATE per changed meeting: bulk_update's CASE WHEN per field and row took
         # 6.9 s for 1,000 meetings of 100k on SQLite, these 0.6 s (bench/feeds.py).
-        for pk, wanted in to_update:
+        for pk, wanted, digest in to_update:
             Meeting.objects.filter(pk=pk).update(
                 **dict(zip(COMPARED_FIELDS, wanted, strict=True)),
                 **_derived(wanted),
+                content_hash=digest,
                 updated_at=now,
                 version=F("version") + 1,  # an editor's form open on it now conflicts
             )
+        if to_stamp:  # only the digest: the meeting itself is as the feed says
+            connection = transaction.get_connection()
+            table = connection.ops.quote_name(Meeting._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET content_hash = %s WHERE id = %s", to_stamp)
         removed_pks = to_remove
         for start in range(0, len(removed_pks), BATCH_SIZE):
             Meeting.objects.filter(pk__in=removed_pks[start : start + BATCH_SIZE]).update(
@@ -245,8 +297,63 @@ def apply_records(
     return summary
 
 
+def known_rows(source: Source | None, fellowship: Fellowship | None = None) -> KnownRows:
+    """What the source's last imports stored, for parse_meeting_guide(known=...).
+
+    Feed rows whose digest is here are not parsed again (apply_records checks that their
+    meetings still hold it, inside its transaction). fellowship: as given to
+    apply_records. One light query: source_ref and content_hash of listed meetings.
+    """
+    fellowship = fellowship or (resolve_fellowship(None, source) if source else None)
+    context = _apply_context(fellowship, _fellowship_lookup()) if fellowship else ""
+    if source is None or source.pk is None or fellowship is None:
+        return KnownRows(context=context, refs={})
+    groups: dict[str, list[str]] = {}
+    for ref, stored in (
+        Meeting.objects.filter(source=source, status=Status.ACTIVE)
+        .exclude(content_hash="")
+        .values_list("source_ref", "content_hash")
+    ):
+        groups.setdefault(stored, []).append(ref)
+    refs = {}
+    for stored, group in groups.items():
+        digest, _, count = stored.rpartition("-")
+        # Made with today's fellowship choices, and every meeting of the row is there.
+        if digest[24:] == context and count.isdigit() and int(count) == len(group):
+            refs[digest[:24]] = tuple(sorted(group))
+    return KnownRows(context=context, refs=refs)
+
+
+def _apply_context(fellowship: Fellowship, fellowships: dict[str, Fellowship]) -> str:
+    """A digest of what apply_records decides besides the row: the fellowships it picks."""
+    text = repr((fellowship.pk, sorted((name, f.pk) for name, f in fellowships.items())))
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+
+
+def _compared_rows(
+    source: Source, light: dict[str, tuple[int, str, str]], records: list[MeetingRecord]
+) -> dict[str, tuple]:
+    """(source_ref, pk, *COMPARED_FIELDS) by source_ref, of the meetings records name
+    (all of the source's when that is most of them: one query instead of many)."""
+    pks = [light[r.source_ref][0] for r in records if r.source_ref in light]
+    if not pks:
+        return {}
+    rows = Meeting.objects.filter(source=source).order_by("pk")
+    if len(pks) * 4 < len(light):
+        found = {}
+        for start in range(0, len(pks), BATCH_SIZE):
+            chunk = pks[start : start + BATCH_SIZE]
+            for row in rows.filter(pk__in=chunk).values_list("source_ref", "pk", *COMPARED_FIELDS):
+                found[row[0]] = row
+        return found
+    found = {}
+    for row in rows.values_list("source_ref", "pk", *COMPARED_FIELDS):
+        found.setdefault(row[0], row)
+    return found
+
+
 def _refuse_mass_removal(valid, to_remove, listed, rejected, warnings, fraction) -> None:
-    """listed: how many of the source's meetings are listed now."""
+    """valid: how many meetings the feed gives; listed: how many the source lists now."""
     fraction = settings.FEED_MAX_REMOVAL_FRACTION if fraction is None else fraction
     if not valid:
         because = f" ({len(rejected)} rows rejected)" if rejected else ""
@@ -343,7 +450,11 @@ def _derived(wanted: tuple) -> dict:
 
 
 def _insert_meetings(
-    rows: list[tuple[MeetingRecord, tuple]], slugs: list[str], *, source: Source, now: datetime
+    rows: list[tuple[MeetingRecord, tuple, str]],
+    slugs: list[str],
+    *,
+    source: Source,
+    now: datetime,
 ) -> None:
     """INSERT the new meetings with one executemany of plain tuples.
 
@@ -364,12 +475,12 @@ def _insert_meetings(
     for f in fields:
         convert = None
         if isinstance(f, _PREPARED_FIELDS):
-            convert = functools.partial(_prep, f, connection)
+            convert = functools.partial(_prep, f, connection, memo={})
         if f.attname in given:
             plan.append(("wanted", given[f.attname], convert))
         elif f.attname in derived_names:
             plan.append(("derived", f.attname, convert))
-        elif f.attname in ("source_id", "source_ref", "slug"):
+        elif f.attname in ("source_id", "source_ref", "slug", "content_hash"):
             plan.append((f.attname, None, convert))
         else:
             if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -380,9 +491,14 @@ def _insert_meetings(
                 value = value.value
             plan.append(("const", f.get_db_prep_save(value, connection), None))
     values = []
-    for (record, wanted), slug in zip(rows, slugs, strict=True):
+    for (record, wanted, digest), slug in zip(rows, slugs, strict=True):
         derived = _derived(wanted)
-        own = {"source_id": source.pk, "source_ref": record.source_ref, "slug": slug}
+        own = {
+            "source_id": source.pk,
+            "source_ref": record.source_ref,
+            "slug": slug,
+            "content_hash": digest,
+        }
         row = []
         for kind, key, convert in plan:
             if kind == "const":
@@ -402,9 +518,28 @@ def _insert_meetings(
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _large_sqlite_cache(connection, cursor):
         for start in range(0, len(values), INSERT_BATCH):
             cursor.executemany(sql, values[start : start + INSERT_BATCH])
+
+
+@contextlib.contextmanager
+def _large_sqlite_cache(connection, cursor, kib: int = 256 * 1024):
+    """SQLite's page cache raised for a big insert, then put back.
+
+    With the default 2 MB, inserting 100,000 meetings into the table and its indexes
+    (one per search, slug, source and place) spills dirty pages to the WAL over and over.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    cursor.execute("PRAGMA cache_size")
+    (before,) = cursor.fetchone()
+    cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 # Fields whose Python values need get_db_prep_save before a raw INSERT (the others,
@@ -420,8 +555,13 @@ _PREPARED_FIELDS = (
 INSERT_BATCH = 5_000
 
 
-def _prep(field, connection, value):
-    return field.get_db_prep_save(value, connection)
+def _prep(field, connection, value, memo):
+    """field.get_db_prep_save, remembered: a feed repeats a few start times and stamps."""
+    try:
+        return memo[value]
+    except KeyError:
+        memo[value] = prepared = field.get_db_prep_save(value, connection)
+        return prepared
 
 
 def _assign_unique_slugs(slugs: list[str], source: Source) -> list[str]:

@@ -12,6 +12,7 @@ import re
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -91,6 +92,35 @@ class MeetingRecord:
     notes: str = ""
     feed_updated_at: datetime | None = None
     fellowship: str = ""  # a fellowship code or name the row names itself, if any
+    # The digest of the feed row and of what parsed it (see KnownRows), when the parser
+    # was given KnownRows and the row parsed without a warning; stored as
+    # Meeting.content_hash. Not part of the record's value.
+    digest: str = field(default="", compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class KnownRows:
+    """What a source's last import stored, so a re-import can skip rows it has seen.
+
+    context: a digest of everything besides the row that decides what the row becomes
+    (the importer's fellowship choices); refs: row digest -> the source_refs of the
+    listed meetings made from that row. Made by importing.known_rows().
+    """
+
+    context: str
+    refs: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class UnchangedRow:
+    """A feed row whose digest matched KnownRows: not parsed. The importer checks that
+    its meetings still hold that digest, else calls parse() for its records."""
+
+    row: int
+    digest: str
+    refs: tuple[str, ...]
+    context: str
+    parse: Callable[[], list[MeetingRecord]]
 
 
 @dataclass
@@ -101,6 +131,8 @@ class ParseResult:
     # Type codes outside the vocabulary, with how many rows used each: kept out, reported.
     unknown_types: Counter = field(default_factory=Counter)
     rows: int = 0  # entries in the feed before array days were split
+    # Rows skipped because KnownRows had them: pass to apply_records(unchanged_rows=...).
+    unchanged_rows: list[UnchangedRow] = field(default_factory=list)
 
 
 def read_feed(

@@ -32,6 +32,7 @@ import math
 import re
 from collections import Counter
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -45,9 +46,11 @@ from mutualaid.directory.feeds import (
     ONLINE,
     FeedError,
     FeedWarning,
+    KnownRows,
     MeetingRecord,
     ParseResult,
     Rejection,
+    UnchangedRow,
     resolve_timezone,
 )
 from mutualaid.lib import schedule, vocabulary
@@ -78,9 +81,19 @@ class _Reject(Exception):
 
 
 def parse_meeting_guide(
-    data: bytes | str | list, *, default_timezone: str | None = None
+    data: bytes | str | list,
+    *,
+    default_timezone: str | None = None,
+    known: KnownRows | None = None,
 ) -> ParseResult:
-    """Parse a Meeting Guide feed. Raises FeedError only when the whole feed is unusable."""
+    """Parse a Meeting Guide feed. Raises FeedError only when the whole feed is unusable.
+
+    With known (importing.known_rows(source, ...)), each row gets a digest; a row whose
+    digest the source's meetings already hold is not parsed but listed in
+    result.unchanged_rows (the importer checks those meetings, and parses the row after
+    all if they changed); other rows that parse without a warning carry the digest in
+    their records, for the importer to store.
+    """
     rows = _load_rows(data)
     if default_timezone:
         try:
@@ -89,10 +102,27 @@ def parse_meeting_guide(
             raise FeedError(str(exc)) from None
     result = ParseResult(rows=len(rows))
     first_row_of_ref: dict[str, int] = {}
+    if known is not None and not known.context:  # no fellowship choices known: no digests
+        known = None
+    salt = _digest_salt(known.context, default_timezone) if known is not None else b""
     for number, row in enumerate(rows, start=1):
         ident = _row_id(row)
         warnings: list[FeedWarning] = []
         unknown: Counter = Counter()
+        digest = ""
+        if known is not None:
+            digest = hashlib.blake2b(salt + repr(row).encode(), digest_size=12).hexdigest()
+            refs = known.refs.get(digest)
+            if refs and not any(ref in first_row_of_ref for ref in refs):
+                for ref in refs:
+                    first_row_of_ref[ref] = number
+                parse = functools.partial(
+                    _parse_row, number, ident, row, default_timezone, [], Counter()
+                )
+                result.unchanged_rows.append(
+                    UnchangedRow(number, digest, refs, known.context, parse)
+                )
+                continue
         try:
             records = _parse_row(number, ident, row, default_timezone, warnings, unknown)
             for record in records:
@@ -106,10 +136,35 @@ def parse_meeting_guide(
             continue
         for record in records:
             first_row_of_ref[record.source_ref] = number
+        if digest and not warnings and not unknown:
+            # Meeting.content_hash: row digest (24 hex), context (8 hex), meetings made
+            stored = f"{digest}{known.context}-{len(records)}"
+            for record in records:
+                object.__setattr__(record, "digest", stored)  # frozen; made just above
         result.records.extend(records)
         result.warnings.extend(warnings)
         result.unknown_types.update(unknown)
     return result
+
+
+@functools.cache
+def _code_digest() -> bytes:
+    """Changes when the code or data that turn a row into records change: this parser,
+    the shared feed helpers, the type and language vocabulary, the time zone data."""
+    import mutualaid.directory.feeds as feeds_package
+    from mutualaid.lib import tzlookup
+
+    digest = hashlib.blake2b(digest_size=16)
+    files = [Path(__file__), Path(feeds_package.__file__), Path(vocabulary.__file__)]
+    files += [Path(schedule.__file__), Path(tzlookup.__file__)]
+    files += sorted((Path(vocabulary.__file__).parent / "data").glob("*.json"))
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _digest_salt(context: str, default_timezone: str | None) -> bytes:
+    return b"\0".join([_code_digest(), context.encode(), (default_timezone or "").encode(), b""])
 
 
 def _load_rows(data: bytes | str | list) -> list:

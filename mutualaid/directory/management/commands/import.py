@@ -17,6 +17,7 @@ from mutualaid.directory.fetching import FetchError, fetch, is_url
 from mutualaid.directory.importing import (
     ImportRefused,
     apply_records,
+    known_rows,
     resolve_fellowship,
     warning_dict,
 )
@@ -134,8 +135,13 @@ class Command(BaseCommand):
                 self.fail(source, started_at, str(exc))
 
         default_zone = zone or (source.default_timezone if source else "") or None
+        # Meeting Guide: rows this source's last import stored unchanged are not parsed
+        # again (importing.known_rows; apply_records checks them).
+        known = {}
+        if feed_format == SourceFormat.MEETING_GUIDE.value:
+            known = {"known": known_rows(source, fellowship)}
         try:
-            result = PARSERS[feed_format](data, default_timezone=default_zone)
+            result = PARSERS[feed_format](data, default_timezone=default_zone, **known)
         except FeedError as exc:
             message = str(exc)
             if location not in message:
@@ -160,6 +166,7 @@ class Command(BaseCommand):
                     started_at=started_at,
                     warnings=result.warnings,
                     allow_mass_removal=opts["allow_mass_removal"],
+                    unchanged_rows=result.unchanged_rows,
                 )
                 # Only now: a refused or failed import must not make the next fetch a 304.
                 validators = {k: v[: VALIDATOR_LIMITS[k]] for k, v in validators.items()}
