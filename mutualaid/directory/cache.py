@@ -43,14 +43,26 @@ KEY_PREFIX = "directory"
 # --- the generation -------------------------------------------------------------------
 
 
-def generation(using: str | None = None) -> int:
-    """The directory's current generation (0 before the first change)."""
+def _read(using: str | None) -> tuple[int, object] | None:
     alias = using or router.db_for_read(DirectoryGeneration)
     table = connections[alias].ops.quote_name(DirectoryGeneration._meta.db_table)
     with connections[alias].cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {table} WHERE id = %s", [1])
-        row = cursor.fetchone()
+        cursor.execute(f"SELECT value, changed_at FROM {table} WHERE id = %s", [1])
+        return cursor.fetchone()
+
+
+def generation(using: str | None = None) -> int:
+    """The directory's current generation (0 before the first change)."""
+    row = _read(using)
     return row[0] if row else 0
+
+
+def generation_token(using: str | None = None) -> str:
+    """What cache keys carry: the counter and when it moved. The time keeps keys unique
+    when the counter goes back (a database restored from a backup, a test rolled back),
+    so a value cached for another state of the directory is never served."""
+    row = _read(using)
+    return f"{row[0]}.{row[1]}".replace(" ", "T") if row else "0"
 
 
 def _bump(alias: str) -> None:
@@ -137,7 +149,7 @@ def cached(key: str, make: Callable[[], object], *, timeout: int | None = None, 
     timeout = search_cache_seconds() if timeout is None else timeout
     if timeout <= 0:
         return make()
-    full = f"{KEY_PREFIX}:{generation()}:{key}"
+    full = f"{KEY_PREFIX}:{generation_token()}:{key}"
     value = store.get(full)
     if value is None:
         value = make()

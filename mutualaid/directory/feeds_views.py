@@ -107,7 +107,7 @@ def render_feed(*, base_url: str | None, fellowship: Fellowship | None = None) -
 
 def directory_version() -> str:
     """Changes whenever anything the feed shows may have changed (see the module notes)."""
-    return f"generation-{directory_cache.generation()}"
+    return f"generation-{directory_cache.generation_token()}"
 
 
 # --- the in-memory copy -------------------------------------------------------------
