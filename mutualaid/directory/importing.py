@@ -176,10 +176,8 @@ def apply_records(
         now = timezone.now()
         # The source's meetings, first as (pk, status, content_hash) by source_ref.
         light: dict[str, tuple[int, str, str]] = {}
-        for ref, pk, status, stored in (
-            Meeting.objects.filter(source=source)
-            .order_by("pk")
-            .values_list("source_ref", "pk", "status", "content_hash")
+        for ref, pk, status, stored in _plain_rows(
+            ("source_ref", "id", "status", "content_hash"), source=source
         ):
             light.setdefault(ref, (pk, status, stored))
         summary = ImportSummary(source=source, run=None, rejected=rejected, warnings=warnings)
@@ -309,12 +307,9 @@ def known_rows(source: Source | None, fellowship: Fellowship | None = None) -> K
     if source is None or source.pk is None or fellowship is None:
         return KnownRows(context=context, refs={})
     groups: dict[str, list[str]] = {}
-    for ref, stored in (
-        Meeting.objects.filter(source=source, status=Status.ACTIVE)
-        .exclude(content_hash="")
-        .values_list("source_ref", "content_hash")
-    ):
-        groups.setdefault(stored, []).append(ref)
+    for ref, stored, status in _plain_rows(("source_ref", "content_hash", "status"), source=source):
+        if stored and status == Status.ACTIVE:
+            groups.setdefault(stored, []).append(ref)
     refs = {}
     for stored, group in groups.items():
         digest, _, count = stored.rpartition("-")
@@ -322,6 +317,22 @@ def known_rows(source: Source | None, fellowship: Fellowship | None = None) -> K
         if digest[24:] == context and count.isdigit() and int(count) == len(group):
             refs[digest[:24]] = tuple(sorted(group))
     return KnownRows(context=context, refs=refs)
+
+
+def _plain_rows(columns: tuple[str, ...], *, source: Source) -> list[tuple]:
+    """Text and integer columns of the source's meetings by pk, without the ORM's
+    per-row work (a third of the time for 100,000 rows); no conversion is needed."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    sql = "SELECT {} FROM {} WHERE {} = %s ORDER BY {}".format(
+        ", ".join(quote(c) for c in columns),
+        quote(Meeting._meta.db_table),
+        quote(Meeting._meta.get_field("source").column),
+        quote("id"),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source.pk])
+        return cursor.fetchall()
 
 
 def _apply_context(fellowship: Fellowship, fellowships: dict[str, Fellowship]) -> str:
