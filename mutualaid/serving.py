@@ -2,12 +2,24 @@
 
 GZipMiddleware: Django's, but it honours "gzip;q=0" (Django's looks only for the word
 "gzip"); the Meeting Guide feed gzips itself, once per rendering, and is left alone.
+
+ConditionalGetMiddleware: Django's (an ETag from the body, 304 for If-None-Match), but a
+page carrying a form's CSRF token (the language switcher is on every page) gets its ETag
+from the body without the token, which Django masks differently on every response, plus
+the visitor's CSRF secret: the page a browser already holds is then still usable (its
+token checks against the same secret), so it can be answered 304.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
+from django.middleware.http import ConditionalGetMiddleware as DjangoConditionalGetMiddleware
 from django.utils.cache import patch_vary_headers
+
+CSRF_FIELD = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 def accepts_gzip(header: str) -> bool:
@@ -39,4 +51,20 @@ class GZipMiddleware(DjangoGZipMiddleware):
             if not response.has_header("Content-Encoding"):
                 patch_vary_headers(response, ("Accept-Encoding",))
             return response
+        return super().process_response(request, response)
+
+
+class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
+    def process_response(self, request, response):
+        if (
+            request.method in ("GET", "HEAD")
+            and response.status_code == 200
+            and not response.streaming
+            and not response.has_header("ETag")
+            and b"csrfmiddlewaretoken" in response.content
+        ):
+            stable = CSRF_FIELD.sub(rb"\1\2", response.content)
+            secret = str(request.META.get("CSRF_COOKIE", "")).encode()
+            digest = hashlib.md5(stable + b"\0" + secret, usedforsecurity=False).hexdigest()
+            response["ETag"] = f'"{digest}"'
         return super().process_response(request, response)

@@ -281,11 +281,12 @@ if os.environ.get("CACHE_URL"):
     CACHES = {"default": parse_cache_url(os.environ["CACHE_URL"])}
 SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
 
-# Middleware: gzip first (it compresses whatever the rest return, with Django's BREACH
-# padding; mutualaid/serving.py honours gzip;q=0), then ETag and 304 for every response (ConditionalGet, inside gzip so the ETag
-# is of the plain body), then static files from whitenoise right after SecurityMiddleware.
+# Middleware (mutualaid/serving.py): gzip first (it compresses whatever the rest return,
+# with Django's BREACH padding, and honours gzip;q=0), then ETag and 304 for every
+# response (inside gzip, so the ETag is of the plain body; pages' CSRF tokens left out),
+# then static files from whitenoise right after SecurityMiddleware.
 MIDDLEWARE.insert(0, "mutualaid.serving.GZipMiddleware")
-MIDDLEWARE.insert(1, "django.middleware.http.ConditionalGetMiddleware")
+MIDDLEWARE.insert(1, "mutualaid.serving.ConditionalGetMiddleware")
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "whitenoise.middleware.WhiteNoiseMiddleware",
