@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.db.models import OuterRef, Subquery
 from django.http import JsonResponse
 from django.utils import timezone
@@ -26,9 +26,11 @@ def _pending_migrations() -> list[str]:
     global _migrations_applied
     if _migrations_applied:
         return []
-    executor = MigrationExecutor(connection)
-    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    pending = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    applied = set(loader.applied_migrations)
+    pending = sorted(
+        f"{app}.{name}" for app, name in loader.graph.nodes if (app, name) not in applied
+    )
     _migrations_applied = not pending
     return pending
 
