@@ -815,7 +815,7 @@ def provision_sections(prov: pv.Provision, *, prefix: str = "") -> list[Section]
             f"{prefix}distance-map",
             _("Distance to the nearest meeting (grid map)"),
             map_chart.headers,
-            [r for r in map_chart.rows if r[2] == r[2]],  # cells inside the area (not NaN)
+            map_chart.rows,
             _("Cells more than N = %(n)s km from any in-person meeting are hatched.")
             % {"n": show(area.gap_km)},
             map_chart,

@@ -48,7 +48,6 @@ INK = "#1d2733"
 GRID = "#d8dee4"
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
 
 _RC = {
@@ -160,7 +159,15 @@ def clean_svg(text: str, *, title: str, description: str, element_id: str = "") 
     head.text = title
     root.insert(0, desc)
     root.insert(0, head)
-    return ET.tostring(root, encoding="unicode")
+    text = ET.tostring(root, encoding="unicode")
+    # ElementTree cannot write the SVG namespace as the default one (unprefixed attributes):
+    # it names it ns0. An inline <svg> in HTML must be unprefixed.
+    match = re.search(r'xmlns:(\w+)="' + re.escape(SVG_NS) + '"', text)
+    if match:
+        prefix = match.group(1)
+        text = text.replace(f"xmlns:{prefix}=", "xmlns=")
+        text = re.sub(rf"<(/?){prefix}:", r"<\1", text)
+    return text
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -430,13 +437,14 @@ def grid_map(
             frameon=False,
         )
 
-    cells = [v for r in grid for v in r]
+    cells = [v for r in grid for v in r if not math.isnan(v)]  # NaN: outside the area
     beyond = sum(1 for v in cells if v > threshold_km)
     summary = description or (
         f"{beyond} of {len(cells)} grid cells are more than {threshold_km:g} km from a meeting."
     )
     rows = [[round(lat, 4), round(lng, 4), round(grid[i][j], 2)]
-            for i, lat in enumerate(lats) for j, lng in enumerate(lngs)]  # fmt: skip
+            for i, lat in enumerate(lats) for j, lng in enumerate(lngs)
+            if not math.isnan(grid[i][j])]  # fmt: skip
     return Chart(
         title=title,
         description=summary,

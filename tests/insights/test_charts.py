@@ -1,0 +1,62 @@
+"""mutualaid.lib.charts: SVG fit for a strict CSP (no <style>, no style="", no script),
+with a text alternative; PNG for PDFs; hidden values drawn as "*", never as zero."""
+
+from __future__ import annotations
+
+import re
+
+from mutualaid.lib import charts
+
+
+def _assert_clean(svg: str) -> None:
+    assert "<style" not in svg
+    assert "style=" not in svg
+    assert "<script" not in svg
+    assert 'role="img"' in svg
+
+
+def test_bar_chart_svg_is_clean_and_described():
+    chart = charts.bar_chart(
+        ["AA", "NA", "SMART"], {"Meetings": [12, "*", 0]}, title="Meetings per week"
+    )
+    svg = chart.svg(element_id="chart-x")
+    _assert_clean(svg)
+    assert '<title id="chart-x-title">Meetings per week</title>' in svg
+    assert 'aria-labelledby="chart-x-title chart-x-desc"' in svg
+    assert "AA: 12, NA: *, SMART: 0" in chart.description
+    # text stays text (svg.fonttype none): the labels and the hidden marker are readable
+    assert ">AA<" in svg and ">*<" in svg
+    # colours survived as presentation attributes (Okabe-Ito blue)
+    assert re.search(r'fill="#0072b2"', svg, re.I)
+    assert chart.rows == [["AA", 12], ["NA", "*"], ["SMART", 0]]
+
+
+def test_every_kind_renders_clean_svg_and_png():
+    kinds = [
+        charts.line_chart(
+            ["0", "1", "2"], {"Mean": [30, None, 44]}, title="BARC", reference=(47, "47")
+        ),  # fmt: skip
+        charts.heatmap(["Mon", "Tue"], ["18", "19"], [[1, 0.5], [0, 2]], title="When"),
+        charts.histogram({0: 3, 1: 5}, title="Choice", xlabel="fellowships", ylabel="cells"),
+        charts.grid_map(
+            [50.0, 50.01],
+            [-0.1, -0.09],
+            [[0.5, 3.0], [6.0, float("nan")]],
+            threshold_km=5,
+            points=[(50.0, -0.1)],
+            places=[("Town", 50.0, -0.1)],
+            title="Distance",
+        ),  # fmt: skip
+    ]
+    for chart in kinds:
+        _assert_clean(chart.svg())
+        assert chart.png().startswith(b"\x89PNG\r\n\x1a\n")
+        assert chart.title and chart.description
+    assert "1 of 3 grid cells" in kinds[3].description  # the NaN cell is outside the area
+
+
+def test_the_same_data_gives_the_same_svg():
+    def make():
+        return charts.bar_chart(["a"], {"n": [1]}, title="t").svg()
+
+    assert make() == make()
