@@ -28,6 +28,13 @@ from .models import (
     Stage,
 )
 
+
+def date_input():
+    """A browser date picker. Its value must be ISO (YYYY-MM-DD) whatever the language:
+    with the en-GB default format (28/11/2026) browsers show it empty and send nothing."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 # Plain-language times of day, as local start-time windows (as on the public search).
 TIME_OF_DAY = {
     "morning": ("05:00", "12:00", "Morning"),
@@ -219,7 +226,7 @@ class ConsentForm(forms.Form):
 class AssessmentForm(forms.Form):
     held_on = forms.DateField(
         label="Date of the conversation",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=date_input(),
         initial=timezone.localdate,
     )
     previous_experience = forms.ChoiceField(
@@ -328,7 +335,7 @@ class MeetingSearchForm(forms.Form):
 class GoalForm(forms.Form):
     kind = forms.ChoiceField(label="Goal", choices=GoalKind.choices, widget=forms.RadioSelect)
     meeting = forms.ModelChoiceField(queryset=Meeting.objects.none(), required=False)
-    due_on = forms.DateField(label="Goal date", widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label="Goal date", widget=date_input())
     description = forms.CharField(
         label="Details (required for another goal)",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -493,7 +500,7 @@ class SelfCheckInForm(forms.Form):
 
 class Barc10Form(forms.Form):
     taken_on = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate
+        label="Date", widget=date_input(), initial=timezone.localdate
     )
 
     def __init__(self, *args, **kwargs):
@@ -530,7 +537,7 @@ class AttendanceForm(forms.Form):
         required=False,
         empty_label="(not another meeting)",
     )
-    attended_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    attended_on = forms.DateField(label="Date", widget=date_input())
     mode = forms.ChoiceField(
         label="In person or online", choices=AttendanceMode.choices, widget=forms.RadioSelect,
         initial="in_person",
