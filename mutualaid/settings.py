@@ -280,6 +280,10 @@ if os.environ.get("CACHE_URL"):
 
     CACHES = {"default": parse_cache_url(os.environ["CACHE_URL"])}
 SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
+# Searches near a point use an in-process NumPy index of listed meetings
+# (mutualaid/directory/search_index.py) once the directory lists this many; 0 always.
+SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "on") != "off"
+SEARCH_INDEX_MIN_MEETINGS = int(os.environ.get("SEARCH_INDEX_MIN_MEETINGS", "20000"))
 
 # Middleware (mutualaid/serving.py): gzip first (it compresses whatever the rest return,
 # with Django's BREACH padding, and honours gzip;q=0), then ETag and 304 for every
