@@ -95,9 +95,10 @@ test: setup
 	$(BIN)/mutualaid makemigrations --check --dry-run
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -rs $(PYTEST_ARGS)
 
+# Every benchmark (bench/run.py): JSON in bench/out/, tables in docs/performance.md.
+# BENCH_QUICK=1 make bench: small sizes, a smoke run that leaves the docs alone.
 bench: setup
-	$(BIN)/python bench/search.py
-	$(BIN)/python bench/feeds.py
+	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python bench/run.py
 
 lint: setup
 	$(BIN)/ruff check mutualaid tests bench

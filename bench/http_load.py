@@ -311,7 +311,7 @@ def measure(args, database_url: str, data: dict) -> dict:
         }
         # Warm every worker: each renders the feed once and caches the hot searches.
         for _ in range(args.workers * 3):
-            for name in ("feed", "search_hot", "meeting"):
+            for name in ("feed", "search_hot"):
                 load(
                     port,
                     paths[name],
