@@ -56,6 +56,11 @@ _COLUMNS = (
     "fellowship_id",
     "visibility",
     "organisation_id",
+    # the schedule, for exact next starts without reading the database again
+    "start_time",
+    "frequency",
+    "month_week",
+    "series_anchor",
 )
 _lock = threading.Lock()
 _indexes: dict[str, NearIndex] = {}
@@ -172,12 +177,14 @@ class _Part:
         self.public = (visibility == Visibility.PUBLIC.value).astype(bool)[order]
         self.restricted = (visibility == Visibility.RESTRICTED.value).astype(bool)[order]
         self.organisation = np.array([-1 if v is None else v for v in cols[12]], np.int64)[order]
+        self.weekday = group[order]
+        self.schedule = np.array(cols[13], dtype=np.int32)[order]  # see NearIndex.schedules
         bounds = np.searchsorted(group[order], np.arange(NO_DAY + 2), side="left")
         self.groups = {g: (int(bounds[g]), int(bounds[g + 1])) for g in range(NO_DAY + 1)}
 
 
 class NearIndex:
-    def __init__(self, rows: list[tuple], stamp: tuple, fellowships: list[Fellowship]):
+    def __init__(self, rows: list[tuple], stamp: tuple, fellowships: list[Fellowship], converters):
         self.stamp = stamp
         self.types = _Bits(row[8] for row in rows)
         self.languages = _Bits(row[9] for row in rows)
@@ -192,6 +199,19 @@ class NearIndex:
             self.fellowships_by_approach.setdefault(f.approach, set()).add(f.pk)
         if not self.enabled:
             return
+        # (start_time, frequency, month_week, series_anchor) by number: rows carry the
+        # number (few distinct schedules: times x frequencies x anchors).
+        self.schedules: list[tuple] = []
+        self._recurrences: dict[int, tuple] = {}
+        numbers: dict[tuple, int] = {}
+        start_of, anchor_of = converters
+        for i, row in enumerate(rows):
+            key = (start_of(row[13]), row[14], row[15], anchor_of(row[16]))
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(self.schedules)
+                self.schedules.append(key)
+            rows[i] = (*row[:13], number)
         self.zones: dict[str, int] = {}
         placed = [r for r in rows if r[7] != Mode.ONLINE and r[1] is not None and r[2] is not None]
         online = [r for r in rows if r[7] == Mode.ONLINE]
@@ -208,7 +228,12 @@ class NearIndex:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         fellowships = list(Fellowship.objects.using(using))
-        return cls(rows, stamp, fellowships)
+        return cls(
+            rows,
+            stamp,
+            fellowships,
+            (_converter(conn, "start_time"), _converter(conn, "series_anchor")),
+        )
 
     # --- filters ----------------------------------------------------------------------
 
@@ -398,25 +423,38 @@ class NearIndex:
             page += [(int(pk), None) for pk in ids.tolist()]
         return count, page, None
 
+    def _recurrence(self, number: int) -> tuple:
+        """(start_time, Recurrence) of a schedule number; made when first needed, as
+        Meeting.next_start makes it (and raises for the same invalid rows)."""
+        found = self._recurrences.get(number)
+        if found is None:
+            start_time, frequency, nth, anchor = self.schedules[number]
+            recurrence = schedule.Recurrence(frequency, nth=nth, anchor=anchor)
+            found = self._recurrences[number] = (start_time, recurrence)
+        return found
+
     def _by_next_start(self, pos, online, *, now: datetime, need: int):
         """search._rows_by_next_start over the index's arrays: the wall-clock key in NumPy,
         exact next starts (search._next_starts) for a prefix long enough to be sure."""
-        from .search import GRACE_MINUTES, _local_minute_of_week, _next_starts, _wall_clock_margin
+        from .search import GRACE_MINUTES, _local_minute_of_week, _wall_clock_margin
 
         parts = [(self.placed, pos, True)]
         if online is not None:
             parts.append((self.online, online, False))
-        ids, week_minute, zone, placed_at = [], [], [], []
+        ids, week_minute, zone, placed_at, weekday, numbers = [], [], [], [], [], []
         for part, at, placed in parts:
             ids.append(part.ids[at])
             week_minute.append(part.week_minute[at])
             zone.append(part.zone[at])
             placed_at.append(at if placed else np.full(len(at), -1, dtype=np.int64))
+            weekday.append(part.weekday[at])
+            numbers.append(part.schedule[at])
         ids = np.concatenate(ids)
         if not len(ids):
             return []
         week_minute, zone = np.concatenate(week_minute), np.concatenate(zone)
         placed_at = np.concatenate(placed_at)
+        weekday, numbers = np.concatenate(weekday), np.concatenate(numbers)
         present = np.unique(zone)
         now_minutes = {
             self.zone_names[z]: _local_minute_of_week(now, self.zone_names[z])
@@ -429,15 +467,30 @@ class NearIndex:
         soon = (week_minute + week + GRACE_MINUTES - now_of_zone[zone]) % week
         order = np.lexsort((ids, soon))
         soon, ids, placed_at = soon[order], ids[order], placed_at[order]
+        weekday, numbers, zone = weekday[order], numbers[order], zone[order]
+        zones = [schedule.zone(name) for name in self.zone_names]
         margin = _wall_clock_margin(now, now_minutes)
         found: list[tuple[datetime, int, int]] = []
         fetched, batch, total = 0, max(2 * need, 50), len(ids)
         while True:
-            prefix = ids[fetched : fetched + batch].tolist()
-            at = placed_at[fetched : fetched + batch].tolist()
+            window = slice(fetched, fetched + batch)
+            prefix = ids[window].tolist()
+            at = placed_at[window].tolist()
             fetched += len(prefix)
-            starts = _next_starts(prefix, now)
-            found += [(starts[pk], pk, p) for pk, p in zip(prefix, at, strict=True)]
+            # Meeting.next_start from the index's copy of the schedule columns.
+            for pk, p, day, number, z in zip(
+                prefix,
+                at,
+                weekday[window].tolist(),
+                numbers[window].tolist(),
+                zone[window].tolist(),
+                strict=True,
+            ):
+                start_time, recurrence = self._recurrence(number)
+                start = schedule.next_occurrence(
+                    weekday=day, start=start_time, tz=zones[z], now=now, recurrence=recurrence
+                )
+                found.append((start, pk, p))
             found.sort(key=lambda r: (r[0], r[1]))
             if fetched == total:
                 break
@@ -446,6 +499,27 @@ class NearIndex:
                 break
             batch *= 2
         return [(pk, p, start) for start, pk, p in found]
+
+
+def _converter(connection, name: str):
+    """The ORM's conversion of one column's raw database value (a time, a date), memoised:
+    the values a queryset would give, for the few distinct values a column holds."""
+    field = Meeting._meta.get_field(name)
+    column = field.get_col(Meeting._meta.db_table)
+    steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+    memo = {}
+
+    def convert(value):
+        try:
+            return memo[value]
+        except KeyError:
+            converted = value
+            for step in steps:
+                converted = step(converted, column, connection)
+            memo[value] = converted
+            return converted
+
+    return convert
 
 
 def _exact_km(lat: float, lng: float, m_lat: float, m_lng: float) -> float:
