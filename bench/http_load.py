@@ -43,6 +43,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -151,18 +152,20 @@ class Server:
         argv = [sys.executable, "-m", "mutualaid", "serve", "--port", str(self.port)]
         argv += ["--workers", str(self.workers), "--threads", str(self.threads)]
         argv += ["--no-collectstatic"]
+        # The server's log to a file: a pipe nobody reads would fill and stall gunicorn.
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log")
         self.proc = subprocess.Popen(
             argv,
             env=self.env,
             cwd=common.PROJECT_DIR,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.output()[-2000:]}")
             try:
                 status, _, _ = get(self.port, "/bench/trivial.json")
                 if status == 200:
@@ -171,6 +174,9 @@ class Server:
                 pass
             time.sleep(0.3)
         raise RuntimeError("server did not answer in time")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(
@@ -186,6 +192,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if "WORKER TIMEOUT" in self.output():
+            common.log("  warning: gunicorn killed a worker that took too long (see its log)")
+        self.log.close()
 
     def __enter__(self) -> Server:
         return self.start()
@@ -404,6 +413,7 @@ def goals_table(report: dict) -> str:
 
 
 def main(argv=None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `with Server` stops it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)

@@ -25,6 +25,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -91,7 +92,8 @@ def memory_of(pid: int) -> dict:
 def run_steps(args, url: str, data: dict) -> list[dict]:
     rng = random.Random(args.seed)
     steps = []
-    with http_load.Server(url, workers=1, threads=args.threads) as server:
+    extra = {"WEB_TIMEOUT": "900"}  # rendering the whole 1M feed takes longer than 30 s
+    with http_load.Server(url, workers=1, threads=args.threads, extra_env=extra) as server:
         (pid,) = server.worker_pids()
         port = server.port
 
@@ -157,6 +159,7 @@ def table(report: dict) -> str:
 
 
 def main(argv=None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `with Server` stops it
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=4)
