@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import marshal
 import math
 import re
 from collections import Counter
@@ -107,22 +108,22 @@ def parse_meeting_guide(
     salt = _digest_salt(known.context, default_timezone) if known is not None else b""
     for number, row in enumerate(rows, start=1):
         ident = _row_id(row)
-        warnings: list[FeedWarning] = []
-        unknown: Counter = Counter()
         digest = ""
         if known is not None:
-            digest = hashlib.blake2b(salt + repr(row).encode(), digest_size=12).hexdigest()
+            # marshal format 2 (no back-references): the same bytes for the same JSON
+            # values in the same order, and different bytes for different ones.
+            digest = hashlib.blake2b(salt + marshal.dumps(row, 2), digest_size=12).hexdigest()
             refs = known.refs.get(digest)
             if refs and not any(ref in first_row_of_ref for ref in refs):
                 for ref in refs:
                     first_row_of_ref[ref] = number
-                parse = functools.partial(
-                    _parse_row, number, ident, row, default_timezone, [], Counter()
-                )
+                parse = functools.partial(_parse_again, number, ident, row, default_timezone)
                 result.unchanged_rows.append(
                     UnchangedRow(number, digest, refs, known.context, parse)
                 )
                 continue
+        warnings: list[FeedWarning] = []
+        unknown: Counter = Counter()
         try:
             records = _parse_row(number, ident, row, default_timezone, warnings, unknown)
             for record in records:
@@ -165,6 +166,11 @@ def _code_digest() -> bytes:
 
 def _digest_salt(context: str, default_timezone: str | None) -> bytes:
     return b"\0".join([_code_digest(), context.encode(), (default_timezone or "").encode(), b""])
+
+
+def _parse_again(number, ident, row, default_timezone) -> list[MeetingRecord]:
+    """A skipped row's records after all (it parsed without warnings before)."""
+    return _parse_row(number, ident, row, default_timezone, [], Counter())
 
 
 def _load_rows(data: bytes | str | list) -> list:
