@@ -564,6 +564,14 @@ def child(args) -> None:
     call_command("migrate", verbosity=0, interactive=False)
     migrate_s = _time.perf_counter() - started
     build = {"migrate_s": round(migrate_s, 1), **ensure_loaded(size, args.seed)}
+    # The in-process index (mutualaid/directory/search_index.py) is built by the first
+    # near search of a process and after every change; timed here, apart from searches.
+    from mutualaid.directory import search_index
+    from mutualaid.directory.search import SearchQuery
+
+    started = _time.perf_counter()
+    index = search_index.for_query(SearchQuery(near=(51.5, -0.12), now=FIRST_NOW))
+    build["index_s"] = round(_time.perf_counter() - started, 2) if index is not None else None
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT sqlite_version()")
@@ -717,12 +725,17 @@ def builds(report: dict) -> str:
     for r in report["runs"]:
         b = r["build"]
         label = f"{r['database']} {common.size_label(r['size'])}"
+        index = (
+            f"; in-process search index built in {b['index_s']} s"
+            if b.get("index_s") is not None
+            else "; no in-process search index"
+        )
         if b.get("reused"):
-            lines.append(f"- {label}: reused the database built by an earlier run")
+            lines.append(f"- {label}: reused the database built by an earlier run{index}")
         else:
             lines.append(
                 f"- {label}: loaded in {b['load_s']} s, ANALYZE {b['analyze_s']} s, "
-                f"migrate {b['migrate_s']} s"
+                f"migrate {b['migrate_s']} s{index}"
             )
     return "\n".join(lines)
 
