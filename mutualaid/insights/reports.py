@@ -10,6 +10,7 @@ suppressed table only.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,14 @@ class Table:
     rows: list[list[Cell]]
     note: str = ""
     chart: charts.Chart | None = None
+    # Tables longer than PAGE_ROWS are not written out on the page (the CSV has them all):
+    # the page shows `summary` instead, when there is one.
+    summary_headers: list[str] | None = None
+    summary: list[list[Cell]] | None = None
+
+    @property
+    def on_page(self) -> bool:
+        return len(self.rows) <= PAGE_ROWS
 
     def csv(self) -> str:
         out = io.StringIO()
@@ -46,7 +55,35 @@ class Table:
         return out.getvalue()
 
     def chart_svg(self) -> str:
-        return self.chart.svg(element_id=f"chart-{self.id}") if self.chart else ""
+        """The chart as inline SVG, from the cache when the same figures were drawn before
+        (the key covers every number and label drawn, so a change in the data is a miss)."""
+        if self.chart is None:
+            return ""
+        return _cached(self, "svg", lambda: self.chart.svg(element_id=f"chart-{self.id}"))
+
+    def chart_png(self) -> bytes:
+        return _cached(self, "png", self.chart.png) if self.chart else b""
+
+
+CHART_CACHE_SECONDS = 3600
+PAGE_ROWS = 60
+
+
+def _cached(table: Table, kind: str, make):
+    from django.core.cache import cache
+    from django.utils.translation import get_language
+
+    chart = table.chart
+    fingerprint = repr(
+        (kind, table.id, get_language(), chart.title, chart.description, chart.headers,
+         chart.rows, chart.size, chart.margins)
+    )  # fmt: skip
+    key = "insights-chart:" + hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        cache.set(key, found, CHART_CACHE_SECONDS)
+    return found
 
 
 @dataclass
@@ -158,6 +195,12 @@ def split_table(table_id: str, rows: list[fn.SplitRow], *, title: str, group: st
             max_value=100,
         )
     return Table(table_id, title, headers, body, "", chart)
+
+
+def _without_chart(table: Table) -> Table:
+    """Small tables read better than a chart (and every chart costs drawing time)."""
+    table.chart = None
+    return table
 
 
 def method_labels() -> dict[str, str]:
@@ -282,8 +325,10 @@ def outcomes(user, *, since: date | None, until: date | None, as_of: date) -> Re
                     title=_("By fellowship"),
                     group=_("Fellowship"),
                 ),
-                split_table(
-                    "by-approach", approach_rows, title=_("By approach"), group=_("Approach")
+                _without_chart(
+                    split_table(
+                        "by-approach", approach_rows, title=_("By approach"), group=_("Approach")
+                    )
                 ),
             ],
         )
@@ -693,7 +738,12 @@ def provision_sections(prov: pv.Provision, *, prefix: str = "") -> list[Section]
                     "o": show(prov.online_per_week),
                 }
             ],
-            [fellowship_table, approach_table, type_table, mode_table],
+            [
+                fellowship_table,
+                _without_chart(approach_table),
+                type_table,
+                _without_chart(mode_table),
+            ],  # fmt: skip
         )
     )
     heat = prov.heatmap()
@@ -820,6 +870,20 @@ def provision_sections(prov: pv.Provision, *, prefix: str = "") -> list[Section]
             % {"n": show(area.gap_km)},
             map_chart,
         )
+        distances = [r[2] for r in map_chart.rows]
+        half = area.gap_km / 2
+        distance_table.summary_headers = [_("Distance to the nearest meeting"), _("Grid cells")]
+        distance_table.summary = [
+            [_("Up to %(d)s km") % {"d": show(half)}, sum(1 for v in distances if v <= half)],
+            [
+                _("%(a)s to %(b)s km") % {"a": show(half), "b": show(area.gap_km)},
+                sum(1 for v in distances if half < v <= area.gap_km),
+            ],
+            [
+                _("More than %(d)s km") % {"d": show(area.gap_km)},
+                sum(1 for v in distances if v > area.gap_km),
+            ],
+        ]
         sections.append(
             Section(
                 f"{prefix}gaps",

@@ -139,7 +139,7 @@ def _pdf_html(report, **extra) -> str:
     for section in getattr(report, "sections", []):
         for table in section.tables:
             if table.chart is not None:
-                images[table.id] = base64.b64encode(table.chart.png()).decode("ascii")
+                images[table.id] = base64.b64encode(table.chart_png()).decode("ascii")
     return render_to_string(
         "insights/pdf.html",
         {"report": report, "images": images, "produced": timezone.now(), **extra},

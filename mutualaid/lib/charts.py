@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -83,10 +84,21 @@ class Chart:
     rows: list[list[Value]]
     draw: object = field(repr=False, default=None)  # callable(Figure) -> None
     size: tuple[float, float] = (7.0, 3.6)
+    # (left, right, top, bottom) in pixels at 100 dpi; fixed margins, because matplotlib's
+    # constrained layout solver doubles the drawing time of a chart
+    margins: tuple[int, int, int, int] = (60, 20, 12, 45)
 
     def _figure(self) -> Figure:
         with matplotlib.rc_context(_RC):
-            figure = Figure(figsize=self.size, dpi=100, layout="constrained")
+            figure = Figure(figsize=self.size, dpi=100)
+            width, height = self.size[0] * 100, self.size[1] * 100
+            left, right, top, bottom = self.margins
+            figure.subplots_adjust(
+                left=left / width,
+                right=1 - right / width,
+                top=1 - top / height,
+                bottom=bottom / height,
+            )
             self.draw(figure)
         return figure
 
@@ -224,9 +236,14 @@ def bar_chart(
     """Horizontal bars, one group per category, one bar per series (in palette order).
     Hidden values ("*") are labelled "*" with no bar; None means "no figure" (–)."""
     categories = [str(c) for c in categories]
+    wrapped = [textwrap.fill(c, 30) for c in categories]
     names = list(series)
     n_series = max(1, len(names))
-    height = max(1.8, 0.35 * len(categories) * (1 + 0.55 * (n_series - 1)) + 1.2)
+    lines = sum(w.count("\n") + 1 for w in wrapped)
+    height = max(1.8, 0.2 * max(lines, len(categories) * n_series * 0.8) + 1.2)
+    height += 0.2 * (n_series > 1) * n_series
+    longest = max((len(line) for w in wrapped for line in w.split("\n")), default=4)
+    margins = (min(300, 6.4 * longest + 18), 20, 12, 45 + (20 * n_series if n_series > 1 else 0))
 
     def draw(figure):
         ax = figure.add_subplot()
@@ -241,13 +258,14 @@ def bar_chart(
             ax.barh(ys, widths, height=band * 0.9, color=OKABE_ITO[s % 7], label=name)
             for y, v, w in zip(ys, values, widths, strict=True):
                 ax.text(w + top * 0.01, y, _label(v, unit), va="center", ha="left", fontsize=8)
-        ax.set_yticks(range(len(categories)), categories)
+        ax.set_yticks(range(len(categories)), wrapped)
         ax.invert_yaxis()
         ax.set_xlim(0, top * 1.12)
         if xlabel:
             ax.set_xlabel(xlabel)
         if len(names) > 1:
-            ax.legend(loc="lower right", fontsize=8, frameon=False)
+            figure.legend(loc="lower left", fontsize=8, frameon=False, ncol=1,
+                          bbox_to_anchor=(0.01, 0.0))  # fmt: skip
 
     headers = ["", *names]
     rows = [[c, *[series[n][i] for n in names]] for i, c in enumerate(categories)]
@@ -258,6 +276,7 @@ def bar_chart(
         rows=rows,
         draw=draw,
         size=(7.0, min(height, 9.0)),
+        margins=margins,
     )
 
 
@@ -299,7 +318,7 @@ def line_chart(
         if xlabel:
             ax.set_xlabel(xlabel)
         if len(series) > 1:
-            ax.legend(fontsize=8, frameon=False)
+            ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
 
     names = list(series)
     return Chart(
@@ -308,6 +327,7 @@ def line_chart(
         headers=["", *names],
         rows=[[c, *[series[n][i] for n in names]] for i, c in enumerate(x)],
         draw=draw,
+        margins=(60, 130 if len(series) > 1 else 20, 12, 70 if len(x) >= 8 else 50),
     )
 
 
@@ -337,9 +357,9 @@ def heatmap(
                         j, i, _label(round(v, 1)), ha="center", va="center", fontsize=7,
                         color="#ffffff" if v > top * 0.55 else INK,
                     )  # fmt: skip
-        bar = figure.colorbar(image, ax=ax, shrink=0.8)
         if unit_label:
-            bar.set_label(unit_label)
+            ax.set_title(unit_label, fontsize=8, loc="right")
+        del image
 
     busiest = max(
         ((v, row_labels[i], column_labels[j]) for i, r in enumerate(rows) for j, v in enumerate(r)),
@@ -355,7 +375,8 @@ def heatmap(
         headers=["", *column_labels],
         rows=[[row_labels[i], *r] for i, r in enumerate(rows)],
         draw=draw,
-        size=(7.5, 3.4),
+        size=(7.5, 3.2),
+        margins=(45, 10, 22, 30),
     )
 
 
@@ -384,6 +405,7 @@ def histogram(
         rows=[[k, v] for k, v in zip(labels, values, strict=True)],
         draw=draw,
         size=(6.0, 3.0),
+        margins=(55, 10, 12, 45),
     )
 
 
@@ -397,30 +419,46 @@ def grid_map(
     places: Sequence[tuple[str, float, float]] = (),
     title: str,
     description: str = "",
+    labels: tuple[str, str, str] = ("longitude", "latitude", "km to nearest meeting"),
 ) -> Chart:
     """A map of the distance from each grid cell to the nearest meeting: three bands
     (within half the threshold, within it, beyond it), meetings as dots, named places.
-    Cells beyond the threshold are vermillion and hatched, so the gap shows without colour."""
+    Cells beyond the threshold are vermillion, hatched and outlined, so the gap shows
+    without colour. NaN cells (outside the area) are not drawn."""
     grid = [list(r) for r in distances_km]
     bounds = [0, threshold_km / 2, threshold_km, max(threshold_km * 100, 1e6)]
     colours = ListedColormap(["#56B4E9", "#F0E442", "#D55E00"])
     norm = BoundaryNorm(bounds, colours.N)
 
     def draw(figure):
+        import numpy as np
+
         ax = figure.add_subplot()
-        ax.pcolormesh(lngs, lats, grid, cmap=colours, norm=norm, shading="nearest")
-        far = [[1 if v > threshold_km else math.nan for v in r] for r in grid]
-        ax.pcolormesh(
-            lngs, lats, far, shading="nearest", hatch="//", alpha=0, edgecolor=INK, linewidth=0
-        )
+        values = np.ma.masked_invalid(np.array(grid, dtype=float))
+        step_lat = (lats[-1] - lats[0]) / max(1, len(lats) - 1) / 2 if len(lats) > 1 else 0.005
+        step_lng = (lngs[-1] - lngs[0]) / max(1, len(lngs) - 1) / 2 if len(lngs) > 1 else 0.005
+        # A raster (one <image> in the SVG) rather than a path per cell: far faster to draw
+        ax.imshow(
+            values,
+            origin="lower",
+            cmap=colours,
+            norm=norm,
+            interpolation="nearest",
+            extent=(lngs[0] - step_lng, lngs[-1] + step_lng, lats[0] - step_lat,
+                    lats[-1] + step_lat),
+        )  # fmt: skip
+        if len(lats) > 1 and len(lngs) > 1 and values.count():
+            top = float(values.max())
+            if top > threshold_km:
+                ax.contourf(lngs, lats, values, levels=[threshold_km, top + 1], colors="none",
+                            hatches=["//"])  # fmt: skip
+                ax.contour(lngs, lats, values, levels=[threshold_km], colors=INK, linewidths=1)
         if points:
-            ax.scatter(
-                [p[1] for p in points], [p[0] for p in points], s=6, color=INK, label="meeting"
-            )
+            ax.scatter([p[1] for p in points], [p[0] for p in points], s=6, color=INK)
         for name, lat, lng in places:
             ax.annotate(name, (lng, lat), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        ax.set_xlabel("longitude")
-        ax.set_ylabel("latitude")
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
         mid = math.radians(sum(lats) / max(1, len(lats)))
         ax.set_aspect(1 / max(0.1, math.cos(mid)))
         from matplotlib.patches import Patch
@@ -448,8 +486,9 @@ def grid_map(
     return Chart(
         title=title,
         description=summary,
-        headers=["latitude", "longitude", "km to nearest meeting"],
+        headers=[labels[1], labels[0], labels[2]],
         rows=rows,
         draw=draw,
         size=(7.0, 5.2),
+        margins=(60, 110, 12, 45),
     )
