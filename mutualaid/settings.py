@@ -236,6 +236,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# Errors and logs never carry client data (mutualaid/casework/error_reports.py): error
+# reports star out POST and GET values, cookies, headers and frame variables; private-link
+# tokens are cut out of request log lines.
+DEFAULT_EXCEPTION_REPORTER = "mutualaid.casework.error_reports.ClientDataSafeReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mutualaid.casework.error_reports.ClientDataSafeFilter"
+LOGGING["filters"] = {
+    "private_links": {"()": "mutualaid.casework.error_reports.RedactPrivateLinks"}
+}
+LOGGING["loggers"] = {"django.request": {"filters": ["private_links"]}}
 
 # Place names resolve offline; ambiguous names ("Richmond") prefer these countries.
 GAZETTEER_COUNTRIES = env_list("GAZETTEER_COUNTRIES", "GB")
