@@ -12,6 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("main_server/", include("mutualaid.directory.bmlt_api")),
     path("", include("mutualaid.casework.urls")),
+    path("insights/", include("mutualaid.insights.urls")),
     path("", include("mutualaid.directory.urls")),
 ]
-    path("insights/", include("mutualaid.insights.urls")),
