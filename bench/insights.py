@@ -160,7 +160,7 @@ def load(clients: int, events: int, seed: int) -> dict:
         if rng.random() < 0.45:
             continue
         first = day + timedelta(days=rng.randint(2, 20))
-        weeks = int(per_client * plan["attendance"] * 3.2)
+        weeks = int(per_client * plan["attendance"] * 5.2)
         for w in range(weeks):
             when = first + timedelta(days=7 * w + rng.randint(0, 2))
             if when > today:
@@ -169,7 +169,7 @@ def load(clients: int, events: int, seed: int) -> dict:
                 rows["attendance"].append(
                     Attendance(client=c, meeting_id=meeting, attended_on=when, source="self")
                 )
-        for m in range(int(per_client * plan["check_in"] * 3.2)):
+        for m in range(int(per_client * plan["check_in"] * 5.2)):
             taken = first + timedelta(days=28 * (m + 1))
             if taken > today:
                 break
@@ -407,7 +407,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pg-port", type=int, default=55441)
+    parser.add_argument("--pg-port", type=int, default=55467)
     parser.add_argument("--quick", action="store_true", help="500 clients; docs untouched")
     parser.add_argument("--out", help="JSON output (default bench/out/insights.json)")
     args = parser.parse_args()

@@ -86,7 +86,7 @@ class Journey:
 
     @property
     def first_meeting_on(self) -> date | None:
-        return min(self.attendances) if self.attendances else None
+        return min(self.attendances) if self.attendances else None  # a few dates each
 
     def weeks_attended(self) -> int:
         first = self.first_meeting_on
@@ -114,7 +114,16 @@ class Journey:
         return min(inside, key=lambda c: (abs((c[0] - target).days), -c[0].toordinal()))
 
     def category(self, as_of: date) -> int:
-        """Index into CATEGORIES: the furthest step reached as of `as_of`."""
+        """Index into CATEGORIES: the furthest step reached as of `as_of` (remembered: the
+        pages ask once per breakdown)."""
+        cached = self.__dict__.get("_category")
+        if cached is not None and cached[0] == as_of:
+            return cached[1]
+        found = self._category(as_of)
+        self.__dict__["_category"] = (as_of, found)
+        return found
+
+    def _category(self, as_of: date) -> int:
         first = self.first_meeting_on
         if first is not None:
             days = (as_of - first).days

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 
@@ -116,7 +117,29 @@ def organisations_in_area(area: str) -> QuerySet[Organisation]:
 
 
 def _day(moment) -> date:
-    return timezone.localtime(moment).date() if timezone.is_aware(moment) else moment.date()
+    """The local date of a stored datetime (zoneinfo directly: Django's localtime() checks
+    cost more than the conversion, and this runs for every row)."""
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(_zone()).date()
+
+
+def _zone():
+    return timezone.get_current_timezone()
+
+
+def _rows(queryset):
+    """Tuples of a values_list queryset without Django's per-row converters (tens of
+    thousands of rows here): dates come back as date objects from PostgreSQL, as ISO
+    strings from SQLite, and are parsed with date.fromisoformat."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def journeys(clients: QuerySet[Client], *, with_barc: bool = True) -> list[Journey]:
@@ -176,16 +199,16 @@ def journeys(clients: QuerySet[Client], *, with_barc: bool = True) -> list[Journ
         journey = by_id[client_id]
         if journey.fellowship is None:
             journey.fellowship, journey.approach = code, approach
-    for client_id, day in Attendance.objects.filter(client__in=ids).values_list(
-        "client_id", "attended_on"
+    for client_id, day in _rows(
+        Attendance.objects.filter(client__in=ids).values_list("client_id", "attended_on")
     ):
-        by_id[client_id].attendances.append(day)
+        by_id[client_id].attendances.append(_date(day))
     _check_ins_at_12_weeks(by_id, ids)
     if with_barc:
-        for client_id, taken, total in Barc10.objects.filter(client__in=ids).values_list(
-            "client_id", "taken_on", "total"
+        for client_id, taken, total in _rows(
+            Barc10.objects.filter(client__in=ids).values_list("client_id", "taken_on", "total")
         ):
-            by_id[client_id].barc10.append((taken, total))
+            by_id[client_id].barc10.append((_date(taken), total))
     return list(by_id.values())
 
 
@@ -193,10 +216,10 @@ def _check_ins_at_12_weeks(by_id: dict[int, Journey], ids) -> None:
     """Dates of every check-in first (cheap); then the answers, decrypted, only of the one
     per client that the 12-week step reads."""
     dates: dict[int, list[tuple[date, int]]] = defaultdict(list)
-    for pk, client_id, taken in CheckIn.objects.filter(client__in=ids).values_list(
-        "pk", "client_id", "taken_on"
+    for pk, client_id, taken in _rows(
+        CheckIn.objects.filter(client__in=ids).values_list("pk", "client_id", "taken_on")
     ):
-        dates[client_id].append((taken, pk))
+        dates[client_id].append((_date(taken), pk))
     wanted: dict[int, int] = {}
     for client_id, found in dates.items():
         journey = by_id[client_id]
