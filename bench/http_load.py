@@ -136,6 +136,8 @@ def server_env(database_url: str) -> dict:
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "WHITENOISE_USE_FINDERS": "1",
         "LOG_LEVEL": "ERROR",
+        # No worker restarts within a run (each would re-render the feed, mid-measurement).
+        "WEB_MAX_REQUESTS": "0",
     }
 
 

@@ -11,7 +11,7 @@ resident memory (VmRSS) and its peak (VmHWM) from /proc after each step:
 
     started      the worker after one trivial request (the baseline: Django and the app)
     searches     + 300 API searches (hot and cold, cached and not)
-    pages        + 300 meeting pages and 20 result pages
+    pages        + 60 meeting pages and 20 result pages
     feed (one fellowship) + the Meeting Guide feed of one fellowship
     feed (all)   + the whole directory's feed, rendered and kept in memory (gzip too)
 
@@ -58,7 +58,7 @@ def child_build(args) -> None:
     if count != args.size:
         took = search_bench.ensure_loaded(args.size, args.seed)
     cache.directory_changed()
-    slugs = list(Meeting.objects.listed().order_by("?").values_list("slug", flat=True)[:300])
+    slugs = list(Meeting.objects.listed().order_by("?").values_list("slug", flat=True)[:60])
     specs = search_bench.make_specs(40, args.seed)
     Path(args.json_out).write_text(
         json.dumps({"build": took, "slugs": slugs, "hot": [s["near"] for s in specs]})

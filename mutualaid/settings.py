@@ -289,6 +289,9 @@ if os.environ.get("CACHE_URL"):
 
     CACHES = {"default": parse_cache_url(os.environ["CACHE_URL"])}
 SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
+# Each worker re-reads the generation at most this often (a change made by another
+# process is seen within it; 0 with DEBUG on, so tests and development see every change).
+GENERATION_MEMO_SECONDS = float(os.environ.get("GENERATION_MEMO_SECONDS", "0" if DEBUG else "1"))
 # Searches near a point use an in-process NumPy index of listed meetings
 # (mutualaid/directory/search_index.py) once the directory lists this many; 0 always.
 SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "on") != "off"

@@ -57,15 +57,33 @@ def generation(using: str | None = None) -> int:
     return row[0] if row else 0
 
 
+# The last token read, per database alias: (monotonic time, token).
+_memo: dict[str, tuple[float, str]] = {}
+
+
 def generation_token(using: str | None = None) -> str:
     """What cache keys carry: the counter and when it moved. The time keeps keys unique
     when the counter goes back (a database restored from a backup, a test rolled back),
-    so a value cached for another state of the directory is never served."""
-    row = _read(using)
-    return f"{row[0]}.{row[1]}".replace(" ", "T") if row else "0"
+    so a value cached for another state of the directory is never served.
+
+    Remembered for GENERATION_MEMO_SECONDS (production default 1 s, 0 with DEBUG on): a
+    change made by another process is then seen within that time, one made by this
+    process at once (its bump forgets the memo)."""
+    alias = using or router.db_for_read(DirectoryGeneration)
+    ttl = float(getattr(settings, "GENERATION_MEMO_SECONDS", 0))
+    if ttl > 0:
+        remembered = _memo.get(alias)
+        if remembered and time.monotonic() - remembered[0] < ttl:
+            return remembered[1]
+    row = _read(alias)
+    token = f"{row[0]}.{row[1]}".replace(" ", "T") if row else "0"
+    if ttl > 0:
+        _memo[alias] = (time.monotonic(), token)
+    return token
 
 
 def _bump(alias: str) -> None:
+    _memo.clear()
     rows = DirectoryGeneration.objects.using(alias).filter(pk=1)
     now = timezone.now()
     if not rows.update(value=F("value") + 1, changed_at=now):

@@ -147,3 +147,11 @@ def test_search_keys_normalise_and_separate():
     )
     assert directory_cache.search_key(a, scope="s") == directory_cache.search_key(b, scope="s")
     assert directory_cache.search_key(a, scope="s") != directory_cache.search_key(c, scope="s")
+
+
+def test_the_remembered_generation_is_forgotten_on_a_change_in_this_process(settings):
+    settings.GENERATION_MEMO_SECONDS = 60  # production remembers it (1 s by default)
+    before = directory_cache.generation_token()
+    assert directory_cache.generation_token() == before
+    make_meeting()
+    assert directory_cache.generation_token() != before
