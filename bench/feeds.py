@@ -361,28 +361,42 @@ def served_lines(run: dict) -> str:
     )
 
 
-# What cProfile showed (`--profile first|unchanged|changed`, 100k meetings, 2026-11-28,
-# DEBUG off). Shares are of the profiled step; update this when the importer changes.
+# What cProfile showed (`--profile first|unchanged|changed`, 2026-11-28, DEBUG off) and
+# what changed. Update this when the importer changes.
 HOTSPOTS = """\
-Where the import's time goes (cProfile, `python bench/feeds.py --profile first|unchanged|changed`;
-shares of the profiled step):
+What changed (2026-11-28), measured with cProfile (`python bench/feeds.py --profile
+first|unchanged|changed`):
 
-- First import: `bulk_create` is 53%. Django 5.2 assumes SQLite's old 999-variable limit,
-  so 100,000 meetings of 42 columns go as 4,349 INSERTs of at most 23 rows, and Django
-  prepares each of the 4.2M values in Python (`as_sql`, `prepare_value`, `field_as_sql`:
-  36%); SQLite's own execute is 13%. Parsing is 21%; building 100,000 unsaved `Meeting`
-  objects (`_meeting_from`, `Model.__init__`) 16%; `_assign_unique_slugs` 3%; `_validate`
-  3% (it looks up each field's max_length for every record); duplicate marking ~1.5 s.
-  One `executemany` of plain tuples (as bench/search.py loads) would take a few seconds.
-- Parsing (~80 µs a row): `datetime.strptime` for `updated` is 20% of it (12 µs a call;
-  `datetime.fromisoformat` reads the spec's format in 0.3 µs), `_text` 12%, `slugify` 9%,
-  `_address` 7%, `_codes` 5%.
-- Unchanged re-import: parsing is ~45%; the rest is loading the source's 100,000 meetings
-  as model instances (~4 s) and building 100,000 more from the records to compare them
-  (~5 s). Skipping a feed whose bytes are unchanged (a hash kept on the source, as the
-  HTTP ETag already is), or comparing records with `values()` rows, would meet the ¼ goal.
+- First import was 34–37 s (48 s CPU at load 25): `bulk_create` was 53% of it (Django 5.2
+  assumes SQLite's old 999-variable limit, so 100,000 meetings of 42 columns went as
+  4,349 INSERTs of 23 rows, each value prepared through the field API), building 100,000
+  unsaved `Meeting` objects 16%, parsing 21%. Now new meetings go in one `executemany` of
+  plain tuples per 5,000 (`importing._insert_meetings`: every column the record does not
+  give gets the field's default, dates and times go through `get_db_prep_save`, memoised
+  per distinct value), with SQLite's page cache raised to 256 MB for the insert; records
+  are compared as tuples, never as model objects. Parsing went from ~80 to ~50 µs a row:
+  `updated` read with `datetime.fromisoformat` when it has the spec's zero-padded form
+  (strptime took 12 µs a call; other forms still go through strptime), `slugify` skipped
+  for slugs it would return unchanged, `_text` tries the plain string first. Parsing is
+  now ~40% of the first import, the INSERT (SQLite's own work on the table and its 13
+  indexes) ~30%, unique slugs and duplicate marking ~7% each.
+- Unchanged re-import was 46% of the first: parsing every row again (~45%), loading the
+  source's 100,000 meetings as model instances and building 100,000 more to compare. Now
+  each meeting keeps `content_hash`: a digest of the feed row it came from (its JSON
+  values, `marshal` format 2), of the parser's code and vocabulary, the feed's default
+  zone and the importer's fellowship choices, written by the importer only; any other
+  `save()` clears it. `known_rows(source)` reads (source_ref, content_hash, status) with
+  a plain cursor; `parse_meeting_guide(known=...)` digests each row (~10 µs) and skips
+  parsing rows whose digest the source holds; `apply_records` checks, inside its
+  transaction, that each skipped row's meetings are still listed with that digest (else
+  it parses the row there and compares it as before). Rows that gave a warning or an
+  unknown type, or an unknown fellowship, get no digest, so their warnings come again.
+  What remains: `json.loads`, the digests, the two light reads; nothing is written but
+  the run log. tests/directory/test_import_known_rows.py checks, with random edits and
+  hand edits over several imports, that skipping ends exactly where a full import does.
 - Changed import: `bulk_update` (a CASE WHEN per field and row) took 6.9 s for 1,000
-  meetings; the importer now sends one UPDATE per changed meeting (0.6 s).
+  meetings; the importer sends one UPDATE per changed meeting (0.6 s), and only the
+  changed rows are parsed.
 """
 
 
@@ -399,8 +413,9 @@ def docs_section(report: dict) -> str:
             "",
             f"Measured {m['date']} with `{report['command']}`: "
             f"{run['size']:,} synthetic meetings as a {run['feed_bytes'] / 1e6:.1f} MB Meeting "
-            "Guide feed, imported into an empty SQLite database (parse_meeting_guide + "
-            "apply_records), re-imported unchanged, imported with 1% of the meetings "
+            "Guide feed, imported into an empty SQLite database as `mutualaid import` does "
+            "(known_rows + parse_meeting_guide + apply_records), re-imported unchanged, "
+            "imported with 1% of the meetings "
             "changed, then rendered back from the database as the served feed. The floor "
             "is `json.load` of the same file (for imports) and `json.dumps` of the loaded "
             "list (for the export), in the same run. Goals are judged on the process's CPU "

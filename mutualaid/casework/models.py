@@ -29,15 +29,14 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-# The demo service's slug (casework/demo.py): only its rows give way when the demo
-# directory is replaced (`mutualaid demo --replace` deletes the demo meetings).
+# The demo service's slug (casework/demo.py).
 DEMO_ORGANISATION_SLUG = "demo-service"
 
 
 def protect_meeting(collector, field, sub_objs, using):
-    """on_delete for meetings: PROTECT, as a client's journey must keep its meetings
-    (removal from the directory is a status, never a deletion); the one exception is the
-    demo service's own rows, which CASCADE so the demo directory can be replaced."""
+    """No longer used (meetings are plainly PROTECTed since migration 0005: `mutualaid
+    demo --replace` removes the demo service before the demo meetings). Kept because
+    migration 0002 refers to it."""
     client_ids = {obj.client_id for obj in sub_objs}
     real = (
         Client.objects.using(using)
@@ -389,7 +388,7 @@ class MeetingChoice(models.Model):
     """A meeting the client and keyworker chose together from the directory."""
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="meeting_choices")
-    meeting = models.ForeignKey("directory.Meeting", on_delete=protect_meeting, related_name="+")
+    meeting = models.ForeignKey("directory.Meeting", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=12, choices=ChoiceStatus.choices, default="chosen")
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -426,7 +425,7 @@ class Goal(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="goals")
     kind = models.CharField(max_length=16, choices=GoalKind.choices)
     meeting = models.ForeignKey(
-        "directory.Meeting", on_delete=protect_meeting, null=True, blank=True, related_name="+"
+        "directory.Meeting", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     description = EncryptedTextField(blank=True, default="")
     due_on = models.DateField("Goal date")
@@ -479,7 +478,7 @@ class Introduction(models.Model):
     """The warm hand-off to one occurrence of one meeting (stage 2)."""
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="introductions")
-    meeting = models.ForeignKey("directory.Meeting", on_delete=protect_meeting, related_name="+")
+    meeting = models.ForeignKey("directory.Meeting", on_delete=models.PROTECT, related_name="+")
     starts_at = models.DateTimeField(help_text="The occurrence the client will go to")
     kind = models.CharField(max_length=16, choices=IntroductionKind.choices)
     volunteer = models.ForeignKey(
@@ -628,7 +627,7 @@ class Attendance(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="attendances")
     meeting = models.ForeignKey(
-        "directory.Meeting", on_delete=protect_meeting, null=True, blank=True, related_name="+"
+        "directory.Meeting", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     fellowship = models.ForeignKey(
         "directory.Fellowship", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -185,14 +185,22 @@ def apply_records(
         # the row's digest, listed; otherwise parsed now and compared like the others.
         context = _apply_context(fellowship, fellowships)
         kept: set[str] = set()
+        active = Status.ACTIVE.value
         for skipped in unchanged_rows:
-            stored = f"{skipped.digest}{skipped.context}-{len(skipped.refs)}"
-            if skipped.context == context and all(
-                (m := light.get(ref)) is not None and m[1] == Status.ACTIVE and m[2] == stored
-                for ref in skipped.refs
-            ):
-                kept.update(skipped.refs)
-                continue
+            refs = skipped.refs
+            stored = f"{skipped.digest}{skipped.context}-{len(refs)}"
+            if skipped.context == context:
+                if len(refs) == 1:  # most rows: one meeting
+                    m = light.get(refs[0])
+                    held = m is not None and m[1] == active and m[2] == stored
+                else:
+                    held = all(
+                        (m := light.get(ref)) is not None and m[1] == active and m[2] == stored
+                        for ref in refs
+                    )
+                if held:
+                    kept.update(refs)
+                    continue
             for record in skipped.parse():
                 object.__setattr__(record, "digest", stored)  # frozen; made just above
                 problem = _validate(record)
