@@ -6,15 +6,18 @@ type checks caught it or the search did. Docs: /api/v1/docs (Swagger UI from the
 pip installed with django-ninja, no CDN) and the schema at /api/v1/openapi.json.
 """
 
+import gzip
 import hashlib
 from datetime import datetime
 
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils import timezone as dj_timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from ninja import NinjaAPI, Query, Schema
 
 from mutualaid.lib import schedule, vocabulary
+from mutualaid.serving import accepts_gzip
 
 from . import cache as directory_cache
 from .calendar import meetings_calendar
@@ -243,27 +246,36 @@ def _search_query(request, params: SearchParams):
 )
 def search_meetings(request, params: Query[SearchParams]):
     # Hot searches come from the cache (mutualaid/directory/cache.py) as the JSON bytes
-    # ninja would render, keyed on the normalised query; ETag answers 304.
+    # ninja would render and their gzip, made once, keyed on the normalised query; ETag
+    # answers 304.
     query = _search_query(request, params)
-    key = directory_cache.search_key(query, scope="api-search")
-    body, etag = directory_cache.cached(key, lambda: _render_search(request, query))
+    key = directory_cache.search_key(query, scope="api-search-v2")
+    body, etag, zipped = directory_cache.cached(key, lambda: _render_search(request, query))
+    use_gzip = zipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    gzip_etag = f'{etag[:-1]}-gzip"'
     wanted = {t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))}
-    if etag in wanted or "*" in wanted:
+    if wanted & {etag, gzip_etag, "*"}:
         response = HttpResponseNotModified()
+    elif use_gzip:
+        response = HttpResponse(zipped, content_type=api.get_content_type())
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(body, content_type=api.get_content_type())
-    response["ETag"] = etag
+    response["ETag"] = gzip_etag if use_gzip else etag
+    patch_vary_headers(response, ("Accept-Encoding",))
     if not query.organisation_ids:
         response["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
     return response
 
 
-def _render_search(request, query) -> tuple[bytes, str]:
-    """The /meetings body for this query, as ninja renders SearchOut, and its ETag."""
+def _render_search(request, query) -> tuple[bytes, str, bytes | None]:
+    """The /meetings body for this query, as ninja renders SearchOut, its ETag and, when
+    worth it, its gzip (no secrets in it, so no BREACH padding needed)."""
     data = SearchOut.model_validate(search(query).as_dict()).model_dump()
     body = api.renderer.render(request, data, response_status=200)
     body = body.encode() if isinstance(body, str) else body
-    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    zipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 500 else None
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', zipped
 
 
 def _calendar_response(request, meetings, *, name: str, now: datetime, filename: str):

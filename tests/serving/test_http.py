@@ -94,3 +94,17 @@ def test_accepts_gzip():
     assert not accepts_gzip("gzip;q=0")
     assert not accepts_gzip("br, *;q=0")
     assert not accepts_gzip("gzip;q=0, *")
+
+
+def test_the_search_api_serves_its_cached_gzip(client):
+    for n in range(10):
+        make_meeting(name=f"Meeting {n}", notes="Tea and coffee from 7pm. " * 5)
+    url = "/api/v1/meetings?near=51.5074,-0.1278&radius_km=10"
+    plain = client.get(url)
+    zipped = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    assert gzip.decompress(zipped.content) == plain.content
+    assert zipped["ETag"] != plain["ETag"]
+    again = client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"])
+    assert again.status_code == 304
+    assert "Content-Encoding" not in client.get(url, HTTP_ACCEPT_ENCODING="gzip;q=0")
