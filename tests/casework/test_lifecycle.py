@@ -396,3 +396,29 @@ def test_erase_command_dry_run_then_confirm(keyworker, manager):
     assert not Client.objects.filter(pk=client.pk).exists()
     with pytest.raises(CommandError):
         call_command("erase", "--client", str(client.pk), "--by", keyworker.username)
+
+
+# --- the demo and the meetings it refers to -------------------------------------------------
+
+
+def test_demo_replace_needs_no_exception_to_the_meeting_protection(keyworker):
+    from mutualaid.directory.models import Meeting
+
+    out = StringIO()
+    call_command("demo", count=60, seed=3, stdout=out)
+    demo_clients = Client.objects.filter(organisation__slug="demo-service")
+    assert demo_clients.exists()
+    call_command("demo", "--replace", count=60, seed=4, stdout=StringIO())
+    assert Client.objects.filter(organisation__slug="demo-service").exists()
+    # A real service's client keeps its demo meeting: replacing is refused, nothing lost.
+    real = make_client(keyworker)
+    meeting = Meeting.objects.filter(source__name__icontains="demo").first()
+    services.choose_meeting(actor=keyworker, client=real, meeting=meeting)
+    with pytest.raises(CommandError, match="real service refer to demo meetings"):
+        call_command("demo", "--replace", count=60, seed=5, stdout=StringIO())
+    assert Meeting.objects.filter(pk=meeting.pk).exists()
+    assert Client.objects.filter(organisation__slug="demo-service").exists()  # rolled back
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        Meeting.objects.filter(pk=meeting.pk).delete()

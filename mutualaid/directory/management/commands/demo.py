@@ -1,5 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import ProtectedError
 
 from mutualaid.directory.demo import (
     DEFAULT_COUNT,
@@ -35,11 +37,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            result = load_demo(
-                opts["count"], seed=opts["seed"], if_empty=opts["if_empty"], replace=opts["replace"]
-            )
+            with transaction.atomic():
+                if opts["replace"]:
+                    # The demo service's clients refer to demo meetings, PROTECTed like any
+                    # client's: remove the demo service first (demo_casework reloads it).
+                    from mutualaid.casework.demo import remove_casework_demo
+
+                    remove_casework_demo()
+                result = load_demo(
+                    opts["count"],
+                    seed=opts["seed"],
+                    if_empty=opts["if_empty"],
+                    replace=opts["replace"],
+                )
         except DemoError as exc:
             raise CommandError(str(exc)) from None
+        except ProtectedError as exc:
+            raise CommandError(
+                f"{len(exc.protected_objects)} casework records of a real service refer to "
+                "demo meetings, so the demo directory cannot be replaced (client journeys "
+                "keep their meetings)."
+            ) from None
         if result.skipped:
             self.stdout.write("The directory already has meetings; demo not loaded.")
             return
