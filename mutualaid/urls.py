@@ -15,3 +15,5 @@ urlpatterns = [
     path("insights/", include("mutualaid.insights.urls")),
     path("", include("mutualaid.directory.urls")),
 ]
+# JSON 404s under /api/ (the API schema's), Django's page elsewhere.
+handler404 = "mutualaid.ops.views.not_found"

@@ -33,6 +33,18 @@ class ErrorOut(Schema):
     detail: str
 
 
+class ErrorItemOut(Schema):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorOut(Schema):
+    """ninja's answer to a request that does not fit the schema (422)."""
+
+    detail: list[ErrorItemOut]
+
+
 class ClientSummary(Schema):
     id: int
     case_reference: str
@@ -157,7 +169,12 @@ def _error(exc: ValidationError) -> HttpError:
     return HttpError(400, text)
 
 
-@router.get("/clients", response=list[ClientSummary], auth=READ, summary="Clients you may see")
+@router.get(
+    "/clients",
+    response={200: list[ClientSummary], 422: ValidationErrorOut},
+    auth=READ,
+    summary="Clients you may see",
+)
 def list_clients(request, stage: str | None = None, status: str = "active"):
     clients = selectors.clients_visible_to(request.user).select_related("keyworker")
     if status:
@@ -176,7 +193,7 @@ def list_clients(request, stage: str | None = None, status: str = "active"):
 
 @router.get(
     "/clients/{int:pk}",
-    response={200: ClientDetail, 404: ErrorOut},
+    response={200: ClientDetail, 404: ErrorOut, 422: ValidationErrorOut},
     auth=READ,
     summary="One client, with their journey",
 )
@@ -216,7 +233,12 @@ def get_client(request, pk: int):
     }
 
 
-@router.get("/follow-ups", response=list[FollowUpOut], auth=READ, summary="Follow-ups due")
+@router.get(
+    "/follow-ups",
+    response={200: list[FollowUpOut], 400: ErrorOut, 422: ValidationErrorOut},
+    auth=READ,
+    summary="Follow-ups due",
+)
 def list_follow_ups(request, within_days: int = 7):
     if not 0 <= within_days <= 90:
         raise HttpError(400, "within_days must be 0 to 90")
@@ -243,7 +265,14 @@ def list_follow_ups(request, within_days: int = 7):
 
 @router.patch(
     "/clients/{int:pk}",
-    response={200: ClientSummary, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={
+        200: ClientSummary,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ValidationErrorOut,
+    },  # fmt: skip
     auth=WRITE,
     summary="Change a client (send the version you read: 409 if it changed since)",
 )
@@ -290,7 +319,7 @@ def update_client(request, pk: int, payload: ClientPatch):
 
 @router.post(
     "/clients",
-    response={201: CreatedOut, 400: ErrorOut, 403: ErrorOut},
+    response={201: CreatedOut, 400: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut},
     auth=WRITE,
     summary="Add a client",
 )
@@ -337,7 +366,13 @@ def create_client(request, payload: ClientIn):
 
 @router.post(
     "/clients/{int:pk}/attendance",
-    response={201: CreatedOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        201: CreatedOut,
+        400: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ValidationErrorOut,
+    },
     auth=WRITE,
     summary="Record a meeting the client went to (as they told you)",
 )

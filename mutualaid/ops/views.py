@@ -91,3 +91,13 @@ def healthz(request):
     body["checks"] = checks
     body["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def not_found(request, exception=None):
+    """404s under /api/ answer JSON as the API schema says ({"detail": ...}), also for
+    URLs that match no route (a malformed id or slug); elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not Found"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
