@@ -918,10 +918,18 @@ def volunteer_remove(request, token):
         volunteer = selectors.volunteer_for_remove_token(token, max_age=max_age)
     except selectors.LinkProblem as exc:
         return _link_problem(request, exc)
+    # What removal does to introductions still to come: they go back to the keyworker.
+    pending = list(
+        volunteer.introductions.filter(
+            status__in=["requested", "accepted"], starts_at__gt=timezone.now()
+        ).select_related("meeting")
+    )
     if request.method == "POST" and request.POST.get("confirm") == "yes":
         services.erase_volunteer(volunteer=volunteer, request=request)
-        return render(request, "casework/volunteer_removed.html", {})
-    return render(request, "casework/volunteer_remove.html", {"volunteer": volunteer})
+        return render(request, "casework/volunteer_removed.html", {"returned": len(pending)})
+    return render(
+        request, "casework/volunteer_remove.html", {"volunteer": volunteer, "pending": pending}
+    )
 
 
 def self_report(request, token):
