@@ -368,7 +368,14 @@ def parent(args) -> None:
         runs.append(run_database("sqlite", args))
     if "postgres" in args.databases:
         common.log(f"PostgreSQL: {args.clients} clients, {args.events} events")
-        with common.ThrowawayPostgres(port=args.pg_port) as pg:
+        port = args.pg_port
+        if not port:  # other engineers' clusters come and go on this machine
+            import socket
+
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+        with common.ThrowawayPostgres(port=port) as pg:
             runs.append(run_database("postgres", args, pg))
     text = table(runs)
     print(text)
@@ -407,7 +414,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pg-port", type=int, default=55467)
+    parser.add_argument("--pg-port", type=int, default=0, help="0: any free port")
     parser.add_argument("--quick", action="store_true", help="500 clients; docs untouched")
     parser.add_argument("--out", help="JSON output (default bench/out/insights.json)")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""A demo service with staff, volunteers and ~40 synthetic clients on believable journeys,
+"""A demo service with staff, volunteers and ~80 synthetic clients on believable journeys,
 so a new user sees the whole FAMA workflow (`mutualaid demo_casework`, also run at the end
 of `mutualaid demo`).
 
@@ -51,7 +51,7 @@ DEMO_SLUG = DEMO_ORGANISATION_SLUG
 DEMO_NAME = "Demo Recovery Service"
 DEMO_AREA = "Brighton and Hove"
 CENTRE = (50.8225, -0.1372)  # Brighton
-DEFAULT_CLIENTS = 40
+DEFAULT_CLIENTS = 80  # enough for the insights charts to show more than "*"
 DEFAULT_SEED = 2026
 
 STAFF = [

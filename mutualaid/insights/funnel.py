@@ -192,17 +192,27 @@ class StepFigure:
 
 def funnel_from_categories(c: Sequence[Figure], total: Figure = None) -> list[StepFigure]:
     """The seven steps from the nine category counts (any of which may be hidden); `total`,
-    when published beside them, is everyone offered."""
+    when published beside them, is everyone offered. A sum that includes a hidden count is
+    still given when the published figures determine it (the total minus the visible
+    counts outside the sum), and hidden otherwise: nothing the table does not already say."""
+
+    def part(lo: int, hi: int) -> Figure:
+        inside = _sum(c[lo:hi])
+        if inside != SUPPRESSED or total in (None, SUPPRESSED):
+            return inside
+        outside = _sum([*c[:lo], *c[hi:]])
+        return SUPPRESSED if outside == SUPPRESSED else int(total) - int(outside)
+
     reached = [
         total if total is not None else _sum(c[0:9]),
-        _sum(c[1:9]),
-        _sum(c[2:9]),
-        _sum(c[3:9]),
-        _sum(c[4:9]),
-        _sum(c[6:9]),
+        part(1, 9),
+        part(2, 9),
+        part(3, 9),
+        part(4, 9),
+        part(6, 9),
         c[8],
     ]
-    bases = [None, reached[0], reached[1], reached[2], reached[3], _sum(c[5:9]), _sum(c[7:9])]
+    bases = [None, reached[0], reached[1], reached[2], reached[3], part(5, 9), part(7, 9)]
     not_due = [0, 0, 0, 0, 0, c[4], c[6]]
     steps = []
     for k, (key, label) in enumerate(STEPS):
