@@ -22,7 +22,7 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard mutualaid/locale/*/LC_MESSAGES/djang
 
 setup: $(STAMP) $(LEAFLET) $(AXE) chromium $(MO_FILES)
 
-%.mo: %.po $(STAMP)
+%.mo: %.po | $(STAMP)
 	@if command -v msgfmt >/dev/null 2>&1; then \
 	  msgfmt --check-format -o $@ $< && echo "compiled $@ (msgfmt)"; \
 	else $(BIN)/python -m mutualaid.lib.po compile $<; fi

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .encryption import EncryptedTextField
 
@@ -45,12 +46,12 @@ class Team(models.Model):
 
 
 class Role(models.TextChoices):
-    KEYWORKER = "keyworker", "Keyworker"
-    TEAM_LEAD = "team_lead", "Team lead"
-    MANAGER = "manager", "Service manager"
-    COMMISSIONER = "commissioner", "Commissioner (aggregates only)"
-    DIRECTORY_EDITOR = "directory_editor", "Directory editor"
-    ADMINISTRATOR = "administrator", "Administrator"
+    KEYWORKER = "keyworker", gettext_lazy("Keyworker")
+    TEAM_LEAD = "team_lead", gettext_lazy("Team lead")
+    MANAGER = "manager", gettext_lazy("Service manager")
+    COMMISSIONER = "commissioner", gettext_lazy("Commissioner (aggregates only)")
+    DIRECTORY_EDITOR = "directory_editor", gettext_lazy("Directory editor")
+    ADMINISTRATOR = "administrator", gettext_lazy("Administrator")
 
 
 class Membership(models.Model):
@@ -78,7 +79,7 @@ class Membership(models.Model):
 
     def clean(self):
         if self.team_id and self.team.organisation_id != self.organisation_id:
-            raise ValidationError({"team": "The team belongs to another organisation."})
+            raise ValidationError({"team": gettext("The team belongs to another organisation.")})
 
 
 class AccessGrantQuerySet(models.QuerySet):
@@ -144,7 +145,9 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=8, help_text="First 8 characters, to recognise it")
+    prefix = models.CharField(
+        max_length=8, help_text=gettext_lazy("First 8 characters, to recognise it")
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     scopes = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)

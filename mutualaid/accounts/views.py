@@ -16,6 +16,7 @@ from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -64,7 +65,9 @@ class LoginView(auth_views.LoginView):
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="Code", max_length=20, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+        label=gettext_lazy("Code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 
 
@@ -96,7 +99,7 @@ def otp_verify(request):
             _complete_second_factor(request, device, recovery=recovery)
             return HttpResponseRedirect(_safe_next(request))
         record_event(actor=request.user, action="mfa_failed", request=request)
-        form.add_error("token", "That code did not work. Codes change every 30 seconds.")
+        form.add_error("token", gettext("That code did not work. Codes change every 30 seconds."))
     return render(request, "accounts/otp_verify.html", {"form": form, "next": _safe_next(request)})
 
 
@@ -110,7 +113,7 @@ def otp_setup(request):
             return redirect(
                 f"{resolve_url('accounts:otp_verify')}?{urlencode({'next': _safe_next(request)})}"
             )
-        messages.info(request, "Two-factor authentication is already set up.")
+        messages.info(request, gettext("Two-factor authentication is already set up."))
         return redirect("accounts:home")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by(
         "-id"
@@ -131,7 +134,7 @@ def otp_setup(request):
                     "accounts/recovery_codes.html",
                     {"codes": codes, "next": _safe_next(request)},
                 )
-        form.add_error("token", "That code did not match. Check the time on your phone.")
+        form.add_error("token", gettext("That code did not match. Check the time on your phone."))
     svg = segno.make(device.config_url, error="m").svg_inline(scale=4, title="QR code")
     secret = b32encode(device.bin_key).decode("ascii")
     return render(
@@ -196,7 +199,9 @@ class IssueTokenForm(forms.Form):
     def clean_days(self):
         days = self.cleaned_data["days"]
         if days > settings.API_TOKEN_MAX_DAYS:
-            raise forms.ValidationError(f"At most {settings.API_TOKEN_MAX_DAYS} days.")
+            raise forms.ValidationError(
+                gettext("At most %(days)s days.") % {"days": settings.API_TOKEN_MAX_DAYS}
+            )
         return days
 
 
@@ -213,7 +218,9 @@ def token_issue(request):
         return forbidden(request, "Only staff who work with client records can have API tokens.")
     form = IssueTokenForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the token a name, at least one scope and a lifetime.")
+        messages.error(
+            request, gettext("Give the token a name, at least one scope and a lifetime.")
+        )
         return redirect("accounts:home")
     token, plaintext = issue_token(
         user=request.user,
@@ -231,7 +238,7 @@ def token_issue(request):
 def token_revoke(request, pk: int):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     revoke_token(token, actor=request.user, request=request)
-    messages.success(request, f"Token {token.prefix}… revoked.")
+    messages.success(request, gettext("Token %(prefix)s… revoked.") % {"prefix": token.prefix})
     return redirect("accounts:home")
 
 

@@ -10,12 +10,15 @@ What each may contain (docs/security.md, casework data map):
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import dateformat, translation
+from django.utils.translation import gettext
 from icalendar import Calendar, Event
 
 from . import selectors
@@ -68,6 +71,23 @@ def occurrence_ics(intro: Introduction, *, summary: str, description: str = "") 
     return calendar.to_ical()
 
 
+def _in_service_language(send):
+    """Emails go out in the service's language (settings.LANGUAGE_CODE), whatever language
+    the member of staff whose action sent them was reading the site in."""
+
+    @functools.wraps(send)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return send(*args, **kwargs)
+
+    return wrapper
+
+
+def _day(moment, format_string: str = "l d F") -> str:
+    """A date in words, in the active language ("Monday 30 November")."""
+    return dateformat.format(moment, format_string)
+
+
 def _send(*, to: str, subject: str, template: str, context: dict, ics: bytes | None = None):
     if not to:
         return 0
@@ -91,6 +111,7 @@ def _meeting_context(intro: Introduction) -> dict:
     }
 
 
+@_in_service_language
 def send_introduction_request(intro: Introduction) -> int:
     volunteer = intro.volunteer
     context = _meeting_context(intro) | {
@@ -102,12 +123,14 @@ def send_introduction_request(intro: Introduction) -> int:
     }
     return _send(
         to=volunteer.email,
-        subject=f"Could you help someone to a meeting on {intro.local_start:%A %d %B}?",
+        subject=gettext("Could you help someone to a meeting on %(day)s?")
+        % {"day": _day(intro.local_start)},
         template="casework/email/introduction_request.txt",
         context=context,
     )
 
 
+@_in_service_language
 def send_introduction_answer(intro: Introduction) -> int:
     """Tell the keyworker the volunteer's answer (case reference only)."""
     keyworker = intro.client.keyworker
@@ -119,12 +142,17 @@ def send_introduction_answer(intro: Introduction) -> int:
     }
     return _send(
         to=keyworker.email,
-        subject=f"Introduction {intro.get_status_display().lower()} ({intro.client.case_reference})",
+        subject=gettext("Introduction %(answer)s (%(reference)s)")
+        % {
+            "answer": intro.get_status_display().lower(),
+            "reference": intro.client.case_reference,
+        },
         template="casework/email/introduction_answer.txt",
         context=context,
     )
 
 
+@_in_service_language
 def send_introduction_cancelled(intro: Introduction) -> int:
     volunteer = intro.volunteer
     if volunteer is None or not volunteer.email:
@@ -132,12 +160,14 @@ def send_introduction_cancelled(intro: Introduction) -> int:
     context = _meeting_context(intro) | {"volunteer": volunteer}
     return _send(
         to=volunteer.email,
-        subject=f"Cancelled: the introduction on {intro.local_start:%A %d %B}",
+        subject=gettext("Cancelled: the introduction on %(day)s")
+        % {"day": _day(intro.local_start)},
         template="casework/email/introduction_cancelled.txt",
         context=context,
     )
 
 
+@_in_service_language
 def send_client_reminder(intro: Introduction) -> int:
     client = intro.client
     context = _meeting_context(intro) | {
@@ -149,13 +179,15 @@ def send_client_reminder(intro: Introduction) -> int:
     ics = occurrence_ics(intro, summary=intro.meeting.name)
     return _send(
         to=client.contact_email,
-        subject=f"Reminder: {intro.local_start:%A} at {intro.local_start:%H:%M}",
+        subject=gettext("Reminder: %(day)s at %(time)s")
+        % {"day": _day(intro.local_start, "l"), "time": f"{intro.local_start:%H:%M}"},
         template="casework/email/client_reminder.txt",
         context=context,
         ics=ics,
     )
 
 
+@_in_service_language
 def send_volunteer_reminder(intro: Introduction) -> int:
     volunteer = intro.volunteer
     context = _meeting_context(intro) | {
@@ -165,12 +197,14 @@ def send_volunteer_reminder(intro: Introduction) -> int:
     }
     ics = occurrence_ics(
         intro,
-        summary=f"Introduction: {intro.shared_first_name} at {intro.meeting.name}",
+        summary=gettext("Introduction: %(name)s at %(meeting)s")
+        % {"name": intro.shared_first_name, "meeting": intro.meeting.name},
         description=intro.agreed_contact,
     )
     return _send(
         to=volunteer.email,
-        subject=f"Reminder: meeting {intro.shared_first_name} on {intro.local_start:%A}",
+        subject=gettext("Reminder: meeting %(name)s on %(day)s")
+        % {"name": intro.shared_first_name, "day": _day(intro.local_start, "l")},
         template="casework/email/volunteer_reminder.txt",
         context=context,
         ics=ics,

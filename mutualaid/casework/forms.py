@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, gettext_lazy
 
-from mutualaid.directory.models import Approach, Fellowship, Meeting
+from mutualaid.directory.models import DAY_LABELS, Approach, Fellowship, Meeting
 from mutualaid.lib import schedule, vocabulary
 
 from . import scheduling
@@ -37,10 +38,10 @@ def date_input():
 
 # Plain-language times of day, as local start-time windows (as on the public search).
 TIME_OF_DAY = {
-    "morning": ("05:00", "12:00", "Morning"),
-    "afternoon": ("12:00", "17:00", "Afternoon"),
-    "evening": ("17:00", "21:00", "Evening"),
-    "night": ("21:00", "05:00", "Night"),
+    "morning": ("05:00", "12:00", gettext_lazy("Morning")),
+    "afternoon": ("12:00", "17:00", gettext_lazy("Afternoon")),
+    "evening": ("17:00", "21:00", gettext_lazy("Evening")),
+    "night": ("21:00", "05:00", gettext_lazy("Night")),
 }
 PREFERENCE_TYPES = [
     "women",
@@ -54,19 +55,20 @@ PREFERENCE_TYPES = [
     "sign_language",
 ]
 VOLUNTEER_GENDER_CHOICES = [
-    ("", "No preference"),
-    ("woman", "A woman"),
-    ("man", "A man"),
-    ("non-binary", "A non-binary person"),
+    ("", gettext_lazy("No preference")),
+    ("woman", gettext_lazy("A woman")),
+    ("man", gettext_lazy("A man")),
+    ("non-binary", gettext_lazy("A non-binary person")),
 ]
-DAY_CHOICES = [(str(i), name) for i, name in enumerate(schedule.DAY_NAMES)]
-MODE_CHOICES = [("in_person", "In person"), ("online", "Online")]
+DAY_CHOICES = [(str(i), name) for i, name in enumerate(DAY_LABELS)]
+MODE_CHOICES = [("in_person", gettext_lazy("In person")), ("online", gettext_lazy("Online"))]
 RADIUS_CHOICES = [("5", "5 km"), ("10", "10 km"), ("25", "25 km"), ("50", "50 km")]
 
 
 def type_choices():
     known = vocabulary.meeting_types()
-    return [(key, known[key].label) for key in PREFERENCE_TYPES if key in known]
+    language = get_language()
+    return [(key, known[key].label_for(language)) for key in PREFERENCE_TYPES if key in known]
 
 
 def fellowship_field(**kwargs):
@@ -102,58 +104,69 @@ def resolve_area(text: str):
 
 class ClientForm(forms.Form):
     case_reference = forms.CharField(
-        label="Service case reference", max_length=40, help_text="Your service's own reference"
+        label=gettext_lazy("Service case reference"),
+        max_length=40,
+        help_text=gettext_lazy("Your service's own reference"),
     )
-    preferred_name = forms.CharField(label="Preferred name", max_length=100)
-    keyworker = forms.ModelChoiceField(queryset=None, required=False, label="Keyworker")
+    preferred_name = forms.CharField(label=gettext_lazy("Preferred name"), max_length=100)
+    keyworker = forms.ModelChoiceField(
+        queryset=None, required=False, label=gettext_lazy("Keyworker")
+    )
     area_name = forms.CharField(
-        label="Area to look for meetings",
+        label=gettext_lazy("Area to look for meetings"),
         max_length=100,
         required=False,
-        help_text="A town or the first half of a postcode (e.g. Brighton or BN1), never an address",
+        help_text=gettext_lazy(
+            "A town or the first half of a postcode (e.g. Brighton or BN1), never an address"
+        ),
     )
     preferences_note = forms.CharField(
-        label="Preferences and barriers, in their words",
+        label=gettext_lazy("Preferences and barriers, in their words"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
     )
-    pref_fellowships = fellowship_field(label="Fellowships they would consider")
+    pref_fellowships = fellowship_field(label=gettext_lazy("Fellowships they would consider"))
     pref_approaches = forms.MultipleChoiceField(
-        label="Approach",
+        label=gettext_lazy("Approach"),
         choices=Approach.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
     pref_types = forms.MultipleChoiceField(
-        label="Kinds of meeting", choices=type_choices, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Kinds of meeting"), choices=type_choices, widget=forms.CheckboxSelectMultiple,
         required=False,
     )  # fmt: skip
     pref_languages = forms.CharField(
-        label="Languages", required=False, help_text="e.g. English, Polish", max_length=200
+        label=gettext_lazy("Languages"),
+        required=False,
+        help_text=gettext_lazy("e.g. English, Polish"),
+        max_length=200,
     )
     pref_days = forms.MultipleChoiceField(
-        label="Days that suit", choices=DAY_CHOICES, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Days that suit"), choices=DAY_CHOICES, widget=forms.CheckboxSelectMultiple,
         required=False,
     )  # fmt: skip
     pref_times = forms.MultipleChoiceField(
-        label="Times that suit",
+        label=gettext_lazy("Times that suit"),
         choices=[(k, v[2]) for k, v in TIME_OF_DAY.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
     pref_modes = forms.MultipleChoiceField(
-        label="In person or online", choices=MODE_CHOICES, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("In person or online"), choices=MODE_CHOICES, widget=forms.CheckboxSelectMultiple,
         required=False,
     )  # fmt: skip
     pref_volunteer_gender = forms.ChoiceField(
-        label="Would prefer a volunteer who is", choices=VOLUNTEER_GENDER_CHOICES, required=False
+        label=gettext_lazy("Would prefer a volunteer who is"),
+        choices=VOLUNTEER_GENDER_CHOICES,
+        required=False,
     )
     contact_email = forms.EmailField(
-        label="Email for reminders",
+        label=gettext_lazy("Email for reminders"),
         required=False,
-        help_text="Used only with their consent to reminders by email",
+        help_text=gettext_lazy("Used only with their consent to reminders by email"),
     )
-    contact_phone = forms.CharField(label="Phone", max_length=40, required=False)
+    contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
     # The record's version when the form was made: saving over a newer one is refused.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
@@ -225,36 +238,40 @@ class ConsentForm(forms.Form):
 
 class AssessmentForm(forms.Form):
     held_on = forms.DateField(
-        label="Date of the conversation",
+        label=gettext_lazy("Date of the conversation"),
         widget=date_input(),
         initial=timezone.localdate,
     )
     previous_experience = forms.ChoiceField(
-        label="Previous experience of mutual aid",
+        label=gettext_lazy("Previous experience of mutual aid"),
         choices=PreviousExperience.choices,
         widget=forms.RadioSelect,
     )
     experience_note = forms.CharField(
-        label="What happened before (optional)",
+        label=gettext_lazy("What happened before (optional)"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
     concerns = forms.CharField(
-        label="Concerns they raised", widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=gettext_lazy("Concerns they raised"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
     )
     preferences = forms.CharField(
-        label="Preferences discussed (spiritual or secular, women-only, language, access, online)",
+        label=gettext_lazy(
+            "Preferences discussed (spiritual or secular, women-only, language, access, online)"
+        ),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
     guide_used = forms.BooleanField(
-        label="We used the guide to mutual aid together", required=False
+        label=gettext_lazy("We used the guide to mutual aid together"), required=False
     )
     outcome = forms.ChoiceField(
-        label="Outcome", choices=AssessmentOutcome.choices, widget=forms.RadioSelect
+        label=gettext_lazy("Outcome"), choices=AssessmentOutcome.choices, widget=forms.RadioSelect
     )
     outcome_reason = forms.CharField(
-        label="Reason (for not now or declined)",
+        label=gettext_lazy("Reason (for not now or declined)"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
@@ -262,34 +279,37 @@ class AssessmentForm(forms.Form):
     def clean_held_on(self):
         held_on = self.cleaned_data["held_on"]
         if held_on > timezone.localdate():
-            raise forms.ValidationError("The conversation cannot be in the future.")
+            raise forms.ValidationError(gettext("The conversation cannot be in the future."))
         return held_on
 
 
 class MeetingSearchForm(forms.Form):
     """Search the directory (the one search selector) for meetings that suit the client."""
 
-    area = forms.CharField(label="Near", max_length=100, required=False)
-    radius = forms.ChoiceField(label="Within", choices=RADIUS_CHOICES, initial="10")
-    fellowship = fellowship_field(label="Fellowships")
+    area = forms.CharField(label=gettext_lazy("Near"), max_length=100, required=False)
+    radius = forms.ChoiceField(label=gettext_lazy("Within"), choices=RADIUS_CHOICES, initial="10")
+    fellowship = fellowship_field(label=gettext_lazy("Fellowships"))
     day = forms.MultipleChoiceField(
-        label="Days", choices=DAY_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
+        label=gettext_lazy("Days"),
+        choices=DAY_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     when = forms.ChoiceField(
-        label="Time of day",
+        label=gettext_lazy("Time of day"),
         choices=[("", "Any time")] + [(k, v[2]) for k, v in TIME_OF_DAY.items()],
         required=False,
     )
     type = forms.MultipleChoiceField(
-        label="Kinds of meeting", choices=type_choices, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Kinds of meeting"), choices=type_choices, widget=forms.CheckboxSelectMultiple,
         required=False,
     )  # fmt: skip
     mode = forms.ChoiceField(
-        label="In person or online",
+        label=gettext_lazy("In person or online"),
         choices=[("", "Either")] + MODE_CHOICES,
         required=False,
     )
-    language = forms.CharField(label="Language", max_length=40, required=False)
+    language = forms.CharField(label=gettext_lazy("Language"), max_length=40, required=False)
 
     @staticmethod
     def initial_for(client) -> dict:
@@ -333,11 +353,13 @@ class MeetingSearchForm(forms.Form):
 
 
 class GoalForm(forms.Form):
-    kind = forms.ChoiceField(label="Goal", choices=GoalKind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Goal"), choices=GoalKind.choices, widget=forms.RadioSelect
+    )
     meeting = forms.ModelChoiceField(queryset=Meeting.objects.none(), required=False)
-    due_on = forms.DateField(label="Goal date", widget=date_input())
+    due_on = forms.DateField(label=gettext_lazy("Goal date"), widget=date_input())
     description = forms.CharField(
-        label="Details (required for another goal)",
+        label=gettext_lazy("Details (required for another goal)"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
@@ -362,35 +384,39 @@ class GoalForm(forms.Form):
         data = super().clean()
         kind = data.get("kind")
         if kind in (GoalKind.ATTEND_ONCE, GoalKind.ATTEND_WEEKLY) and not data.get("meeting"):
-            self.add_error("meeting", "Choose the meeting this goal is about.")
+            self.add_error("meeting", gettext("Choose the meeting this goal is about."))
         if kind == GoalKind.OTHER and not (data.get("description") or "").strip():
-            self.add_error("description", "Say what the goal is.")
+            self.add_error("description", gettext("Say what the goal is."))
         return data
 
 
 class GoalReviewForm(forms.Form):
     status = forms.ChoiceField(
-        label="Was the goal met?",
+        label=gettext_lazy("Was the goal met?"),
         choices=[c for c in GoalStatus.choices if c[0] != GoalStatus.OPEN],
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    note = forms.CharField(
+        label=gettext_lazy("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
     # The goal's version when the form was made: a second review of it is refused.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
 
 
 class IntroductionForm(forms.Form):
-    starts_at = forms.ChoiceField(label="Which date")
+    starts_at = forms.ChoiceField(label=gettext_lazy("Which date"))
     kind = forms.ChoiceField(
-        label="How will the introduction happen?",
+        label=gettext_lazy("How will the introduction happen?"),
         choices=IntroductionKind.choices,
         widget=forms.RadioSelect,
     )
-    volunteer = forms.ChoiceField(label="Volunteer", required=False)
+    volunteer = forms.ChoiceField(label=gettext_lazy("Volunteer"), required=False)
     agreed_contact = forms.CharField(
-        label="Agreed contact (the volunteer sees this)",
-        help_text="e.g. 'meet at the front door at 18:40' or 'Sam will ring you at 11:15'. "
-        "No surname, address or health details.",
+        label=gettext_lazy("Agreed contact (the volunteer sees this)"),
+        help_text=gettext_lazy(
+            "e.g. 'meet at the front door at 18:40' or 'Sam will ring you at 11:15'. "
+            "No surname, address or health details."
+        ),
         max_length=300,
         required=False,
     )
@@ -408,7 +434,7 @@ class IntroductionForm(forms.Form):
     def clean_starts_at(self):
         value = self.cleaned_data["starts_at"]
         if value not in self.starts:
-            raise forms.ValidationError("Choose one of the dates listed.")
+            raise forms.ValidationError(gettext("Choose one of the dates listed."))
         return self.starts[value]
 
     def clean(self):
@@ -418,34 +444,41 @@ class IntroductionForm(forms.Form):
 
         if kind in KIND_OFFER:
             if not data.get("volunteer"):
-                self.add_error("volunteer", "Choose a volunteer for this kind of introduction.")
+                self.add_error(
+                    "volunteer", gettext("Choose a volunteer for this kind of introduction.")
+                )
             if not (data.get("agreed_contact") or "").strip():
                 self.add_error(
                     "agreed_contact",
-                    "Say how they will meet or speak, e.g. 'at the door at 18:40'.",
+                    gettext("Say how they will meet or speak, e.g. 'at the door at 18:40'."),
                 )
         return data
 
 
 class FollowUpForm(forms.Form):
     attended = forms.ChoiceField(
-        label="Did they go?", choices=Attended.choices, widget=forms.RadioSelect, required=False
+        label=gettext_lazy("Did they go?"),
+        choices=Attended.choices,
+        widget=forms.RadioSelect,
+        required=False,
     )
     felt = forms.ChoiceField(
-        label="How did it feel?",
+        label=gettext_lazy("How did it feel?"),
         choices=[("", "Not said")] + list(Felt.choices),
         widget=forms.RadioSelect,
         required=False,
     )
     how_it_felt = forms.CharField(
-        label="How it felt, in their words", widget=forms.Textarea(attrs={"rows": 2}),
+        label=gettext_lazy("How it felt, in their words"), widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )  # fmt: skip
     barriers = forms.CharField(
-        label="Barriers or concerns", widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=gettext_lazy("Barriers or concerns"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
     )
     next_step = forms.ChoiceField(
-        label="What next?",
+        label=gettext_lazy("What next?"),
         choices=[("", "Decide later")] + list(NextStep.choices),
         widget=forms.RadioSelect,
         required=False,
@@ -454,14 +487,14 @@ class FollowUpForm(forms.Form):
 
 class CheckInForm(forms.Form):
     period_days = forms.TypedChoiceField(
-        label="Period covered", choices=CHECK_IN_PERIODS, coerce=int, initial=30
+        label=gettext_lazy("Period covered"), choices=CHECK_IN_PERIODS, coerce=int, initial=30
     )
-    fellowships = fellowship_field(label="Fellowship(s)")
+    fellowships = fellowship_field(label=gettext_lazy("Fellowship(s)"))
     meetings_in_person = forms.IntegerField(
-        label="Meetings in person", min_value=0, max_value=200, initial=0
+        label=gettext_lazy("Meetings in person"), min_value=0, max_value=200, initial=0
     )
     meetings_online = forms.IntegerField(
-        label="Meetings online", min_value=0, max_value=200, initial=0
+        label=gettext_lazy("Meetings online"), min_value=0, max_value=200, initial=0
     )
 
     def __init__(self, *args, **kwargs):
@@ -480,19 +513,24 @@ class SelfCheckInForm(forms.Form):
     """The client's own weekly check-in: numbers and yes/no only, nobody named."""
 
     meetings_in_person = forms.IntegerField(
-        label="How many meetings did you go to in person this week?", min_value=0, max_value=50,
+        label=gettext_lazy("How many meetings did you go to in person this week?"), min_value=0, max_value=50,
         initial=0,
     )  # fmt: skip
     meetings_online = forms.IntegerField(
-        label="How many online?", min_value=0, max_value=50, initial=0
+        label=gettext_lazy("How many online?"), min_value=0, max_value=50, initial=0
     )
-    shared = forms.BooleanField(label="I spoke or shared in a meeting", required=False)
+    shared = forms.BooleanField(
+        label=gettext_lazy("I spoke or shared in a meeting"), required=False
+    )
     contact_between = forms.BooleanField(
-        label="I was in touch with someone from a meeting between meetings", required=False
+        label=gettext_lazy("I was in touch with someone from a meeting between meetings"),
+        required=False,
     )
-    sponsor = forms.BooleanField(label="I have a sponsor or mentor", required=False)
-    tools = forms.BooleanField(label="I read the literature or used a tool", required=False)
-    felt_safe = forms.BooleanField(label="I felt safe at meetings", required=False)
+    sponsor = forms.BooleanField(label=gettext_lazy("I have a sponsor or mentor"), required=False)
+    tools = forms.BooleanField(
+        label=gettext_lazy("I read the literature or used a tool"), required=False
+    )
+    felt_safe = forms.BooleanField(label=gettext_lazy("I felt safe at meetings"), required=False)
 
     def answers(self) -> dict:
         return dict(self.cleaned_data)
@@ -500,7 +538,9 @@ class SelfCheckInForm(forms.Form):
 
 class Barc10Form(forms.Form):
     taken_on = forms.DateField(
-        label="Date", widget=date_input(), initial=timezone.localdate
+        label=gettext_lazy("Date"),
+        widget=date_input(),
+        initial=timezone.localdate,
     )
 
     def __init__(self, *args, **kwargs):
@@ -523,27 +563,27 @@ class Barc10Form(forms.Form):
     def clean_taken_on(self):
         day = self.cleaned_data["taken_on"]
         if day > timezone.localdate():
-            raise forms.ValidationError("The date cannot be in the future.")
+            raise forms.ValidationError(gettext("The date cannot be in the future."))
         return day
 
 
 class AttendanceForm(forms.Form):
     """A meeting the client went to: one of their chosen meetings, or another of a fellowship."""
 
-    meeting = forms.ChoiceField(label="Which meeting", required=False)
+    meeting = forms.ChoiceField(label=gettext_lazy("Which meeting"), required=False)
     fellowship = forms.ModelChoiceField(
-        label="Or another meeting of",
+        label=gettext_lazy("Or another meeting of"),
         queryset=Fellowship.objects.order_by("name"),
         required=False,
-        empty_label="(not another meeting)",
+        empty_label=gettext_lazy("(not another meeting)"),
     )
-    attended_on = forms.DateField(label="Date", widget=date_input())
+    attended_on = forms.DateField(label=gettext_lazy("Date"), widget=date_input())
     mode = forms.ChoiceField(
-        label="In person or online", choices=AttendanceMode.choices, widget=forms.RadioSelect,
+        label=gettext_lazy("In person or online"), choices=AttendanceMode.choices, widget=forms.RadioSelect,
         initial="in_person",
     )  # fmt: skip
     felt = forms.ChoiceField(
-        label="How did it feel?",
+        label=gettext_lazy("How did it feel?"),
         choices=[("", "Rather not say")] + list(Felt.choices),
         widget=forms.RadioSelect,
         required=False,
@@ -559,51 +599,55 @@ class AttendanceForm(forms.Form):
     def clean_meeting(self):
         value = self.cleaned_data.get("meeting") or ""
         if value and value not in self.meetings:
-            raise forms.ValidationError("Choose one of the meetings listed.")
+            raise forms.ValidationError(gettext("Choose one of the meetings listed."))
         return self.meetings.get(value)
 
     def clean_attended_on(self):
         day = self.cleaned_data["attended_on"]
         if day > timezone.localdate():
-            raise forms.ValidationError("The date cannot be in the future.")
+            raise forms.ValidationError(gettext("The date cannot be in the future."))
         return day
 
     def clean(self):
         data = super().clean()
         if not data.get("meeting") and not data.get("fellowship") and not self.errors:
-            self.add_error("meeting", "Choose the meeting, or the fellowship of another meeting.")
+            self.add_error(
+                "meeting", gettext("Choose the meeting, or the fellowship of another meeting.")
+            )
         return data
 
 
 class VolunteerForm(forms.Form):
-    name = forms.CharField(label="First name or alias", max_length=60)
-    fellowships = fellowship_field(label="Fellowships")
+    name = forms.CharField(label=gettext_lazy("First name or alias"), max_length=60)
+    fellowships = fellowship_field(label=gettext_lazy("Fellowships"))
     area_name = forms.CharField(
-        label="Area",
+        label=gettext_lazy("Area"),
         max_length=120,
         required=False,
-        help_text="A town or the first half of a postcode",
+        help_text=gettext_lazy("A town or the first half of a postcode"),
     )
     languages = forms.CharField(
-        label="Languages", max_length=200, required=False, initial="English"
+        label=gettext_lazy("Languages"), max_length=200, required=False, initial="English"
     )
     gender = forms.CharField(
-        label="Gender (optional, in their own words)", max_length=60, required=False
+        label=gettext_lazy("Gender (optional, in their own words)"), max_length=60, required=False
     )
     availability = forms.CharField(
-        label="Usually free",
+        label=gettext_lazy("Usually free"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="One a line, e.g. 'Monday 18:00-21:30'",
+        help_text=gettext_lazy("One a line, e.g. 'Monday 18:00-21:30'"),
     )
-    offers_phone_call = forms.BooleanField(label="A phone call", required=False)
-    offers_meet_before = forms.BooleanField(label="Meet before the meeting", required=False)
-    offers_go_along = forms.BooleanField(label="Go along together", required=False)
-    offers_transport = forms.BooleanField(label="Transport", required=False)
-    email = forms.EmailField(label="Email", required=False)
-    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    offers_phone_call = forms.BooleanField(label=gettext_lazy("A phone call"), required=False)
+    offers_meet_before = forms.BooleanField(
+        label=gettext_lazy("Meet before the meeting"), required=False
+    )
+    offers_go_along = forms.BooleanField(label=gettext_lazy("Go along together"), required=False)
+    offers_transport = forms.BooleanField(label=gettext_lazy("Transport"), required=False)
+    email = forms.EmailField(label=gettext_lazy("Email"), required=False)
+    phone = forms.CharField(label=gettext_lazy("Phone"), max_length=40, required=False)
     consent_to_contact = forms.BooleanField(
-        label="They consent to be contacted about introductions", required=False
+        label=gettext_lazy("They consent to be contacted about introductions"), required=False
     )
 
     def clean_languages(self):
@@ -628,7 +672,9 @@ class VolunteerForm(forms.Form):
             except ValueError as exc:
                 self.add_error("area_name", str(exc))
         if data.get("consent_to_contact") and not data.get("email"):
-            self.add_error("email", "Give an email address: introductions are asked for by email.")
+            self.add_error(
+                "email", gettext("Give an email address: introductions are asked for by email.")
+            )
         return data
 
     def service_fields(self) -> dict:
@@ -693,7 +739,7 @@ def availability_text(data) -> str:
 
 
 class ShareForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=None, label="Share with")
+    user = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Share with"))
 
     def __init__(self, *args, users=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -702,8 +748,10 @@ class ShareForm(forms.Form):
 
 
 class SelfReportLinkForm(forms.Form):
-    days = forms.IntegerField(label="Link works for (days)", min_value=1, max_value=180, initial=30)
+    days = forms.IntegerField(
+        label=gettext_lazy("Link works for (days)"), min_value=1, max_value=180, initial=30
+    )
 
 
 class StageForm(forms.Form):
-    stage = forms.ChoiceField(label="Stage", choices=Stage.choices)
+    stage = forms.ChoiceField(label=gettext_lazy("Stage"), choices=Stage.choices)

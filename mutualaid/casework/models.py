@@ -18,6 +18,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from mutualaid.accounts.encryption import EncryptedTextField
 
@@ -51,33 +52,33 @@ def protect_meeting(collector, field, sub_objs, using):
 
 
 class Stage(models.TextChoices):
-    ASSESS = "assess", "1. Assess and introduce"
-    CONNECT = "connect", "2. Connect"
-    FOLLOW_UP = "follow_up", "3. Follow up"
+    ASSESS = "assess", gettext_lazy("1. Assess and introduce")
+    CONNECT = "connect", gettext_lazy("2. Connect")
+    FOLLOW_UP = "follow_up", gettext_lazy("3. Follow up")
 
 
 class ClientStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", gettext_lazy("Active")
+    CLOSED = "closed", gettext_lazy("Closed")
 
 
 class AttendanceMode(models.TextChoices):
-    IN_PERSON = "in_person", "In person"
-    ONLINE = "online", "Online"
+    IN_PERSON = "in_person", gettext_lazy("In person")
+    ONLINE = "online", gettext_lazy("Online")
 
 
 class Source(models.TextChoices):
-    STAFF = "staff", "Recorded by staff"
-    SELF = "self", "Self-reported by the client"
+    STAFF = "staff", gettext_lazy("Recorded by staff")
+    SELF = "self", gettext_lazy("Self-reported by the client")
 
 
 # --- volunteers -------------------------------------------------------------------
 
 
 class VolunteerStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    REMOVED = "removed", "Details removed"
+    ACTIVE = "active", gettext_lazy("Active")
+    WITHDRAWN = "withdrawn", gettext_lazy("Withdrawn")
+    REMOVED = "removed", gettext_lazy("Details removed")
 
 
 class Volunteer(models.Model):
@@ -97,10 +98,16 @@ class Volunteer(models.Model):
     area_name = models.CharField("Area", max_length=120, blank=True)
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
-    languages = models.JSONField(default=list, blank=True, help_text="ISO 639-1 codes")
-    gender = EncryptedTextField(blank=True, default="", help_text="Optional, self-described")
+    languages = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("ISO 639-1 codes")
+    )
+    gender = EncryptedTextField(
+        blank=True, default="", help_text=gettext_lazy("Optional, self-described")
+    )
     availability = models.JSONField(
-        default=list, blank=True, help_text='[{"weekday": 0, "start": "18:00", "end": "21:30"}]'
+        default=list,
+        blank=True,
+        help_text=gettext_lazy('[{"weekday": 0, "start": "18:00", "end": "21:30"}]'),
     )
     offers_phone_call = models.BooleanField("A phone call", default=False)
     offers_meet_before = models.BooleanField("Meet before the meeting", default=False)
@@ -191,7 +198,9 @@ class Client(models.Model):
         "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="clients"
     )
     case_reference = models.CharField(
-        "Service case reference", max_length=40, help_text="Your service's own reference"
+        "Service case reference",
+        max_length=40,
+        help_text=gettext_lazy("Your service's own reference"),
     )
     preferred_name = EncryptedTextField("Preferred name")
     keyworker = models.ForeignKey(
@@ -206,15 +215,23 @@ class Client(models.Model):
     contact_phone = EncryptedTextField(blank=True, default="")
     # Where to look for meetings: a town or the first half of a postcode, never an address.
     area_name = EncryptedTextField("Area", blank=True, default="")
-    latitude = models.FloatField(null=True, blank=True, help_text="Rounded to about 1 km")
-    longitude = models.FloatField(null=True, blank=True, help_text="Rounded to about 1 km")
+    latitude = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("Rounded to about 1 km")
+    )
+    longitude = models.FloatField(
+        null=True, blank=True, help_text=gettext_lazy("Rounded to about 1 km")
+    )
     preferences_note = EncryptedTextField("Preferences and barriers", blank=True, default="")
     pref_fellowships = models.ManyToManyField("directory.Fellowship", blank=True, related_name="+")
     pref_approaches = models.JSONField(default=list, blank=True)
-    pref_types = models.JSONField(default=list, blank=True, help_text="Meeting type keys")
+    pref_types = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Meeting type keys")
+    )
     pref_languages = models.JSONField(default=list, blank=True)
-    pref_days = models.JSONField(default=list, blank=True, help_text="0 = Monday")
-    pref_times = models.JSONField(default=list, blank=True, help_text="morning, evening ...")
+    pref_days = models.JSONField(default=list, blank=True, help_text=gettext_lazy("0 = Monday"))
+    pref_times = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("morning, evening ...")
+    )
     pref_modes = models.JSONField(default=list, blank=True)
     pref_volunteer_gender = models.CharField(
         "Prefers a volunteer who is", max_length=20, blank=True
@@ -268,10 +285,18 @@ class Client(models.Model):
 class ConsentScope(models.TextChoices):
     VOLUNTEER_INTRODUCTION = (
         "volunteer_introduction",
-        "Share first name and the agreed contact with a volunteer for an introduction",
+        gettext_lazy(
+            "Share first name and the agreed contact with a volunteer for an introduction"
+        ),
     )
-    REMINDERS_EMAIL = "reminders_email", "Reminders by email the evening before a meeting"
-    SELF_REPORT = "self_report", "A private link to record meetings and check-ins from a phone"
+    REMINDERS_EMAIL = (
+        "reminders_email",
+        gettext_lazy("Reminders by email the evening before a meeting"),
+    )
+    SELF_REPORT = (
+        "self_report",
+        gettext_lazy("A private link to record meetings and check-ins from a phone"),
+    )
 
 
 class Consent(models.Model):
@@ -338,17 +363,17 @@ class StageChange(models.Model):
 
 
 class PreviousExperience(models.TextChoices):
-    NONE = "none", "Never been to a mutual-aid meeting"
-    HELPFUL = "helpful", "Has been; found it helpful"
-    MIXED = "mixed", "Has been; mixed feelings"
-    UNHELPFUL = "unhelpful", "Has been; it did not suit them"
-    CURRENT = "current", "Goes to meetings now"
+    NONE = "none", gettext_lazy("Never been to a mutual-aid meeting")
+    HELPFUL = "helpful", gettext_lazy("Has been; found it helpful")
+    MIXED = "mixed", gettext_lazy("Has been; mixed feelings")
+    UNHELPFUL = "unhelpful", gettext_lazy("Has been; it did not suit them")
+    CURRENT = "current", gettext_lazy("Goes to meetings now")
 
 
 class AssessmentOutcome(models.TextChoices):
-    INTERESTED = "interested", "Interested: go on to choose a meeting"
-    NOT_NOW = "not_now", "Not now: ask again later"
-    DECLINED = "declined", "Declined"
+    INTERESTED = "interested", gettext_lazy("Interested: go on to choose a meeting")
+    NOT_NOW = "not_now", gettext_lazy("Not now: ask again later")
+    DECLINED = "declined", gettext_lazy("Declined")
 
 
 class Assessment(models.Model):
@@ -379,9 +404,9 @@ class Assessment(models.Model):
 
 
 class ChoiceStatus(models.TextChoices):
-    CHOSEN = "chosen", "Chosen"
-    SUITS = "suits", "Suits them"
-    NOT_SUITED = "not_suited", "Did not suit them"
+    CHOSEN = "chosen", gettext_lazy("Chosen")
+    SUITS = "suits", gettext_lazy("Suits them")
+    NOT_SUITED = "not_suited", gettext_lazy("Did not suit them")
 
 
 class MeetingChoice(models.Model):
@@ -406,17 +431,17 @@ class MeetingChoice(models.Model):
 
 
 class GoalKind(models.TextChoices):
-    ATTEND_ONCE = "attend_once", "Attend this meeting by the date"
-    ATTEND_WEEKLY = "attend_weekly", "Then attend every week"
-    OTHER = "other", "Another mutual-aid goal"
+    ATTEND_ONCE = "attend_once", gettext_lazy("Attend this meeting by the date")
+    ATTEND_WEEKLY = "attend_weekly", gettext_lazy("Then attend every week")
+    OTHER = "other", gettext_lazy("Another mutual-aid goal")
 
 
 class GoalStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    MET = "met", "Met"
-    PARTLY = "partly", "Partly met"
-    NOT_MET = "not_met", "Not met"
-    DROPPED = "dropped", "No longer a goal"
+    OPEN = "open", gettext_lazy("Open")
+    MET = "met", gettext_lazy("Met")
+    PARTLY = "partly", gettext_lazy("Partly met")
+    NOT_MET = "not_met", gettext_lazy("Not met")
+    DROPPED = "dropped", gettext_lazy("No longer a goal")
 
 
 class Goal(models.Model):
@@ -451,11 +476,14 @@ class Goal(models.Model):
 
 
 class IntroductionKind(models.TextChoices):
-    VOLUNTEER_CALL = "volunteer_call", "A volunteer phone call during the session"
-    VOLUNTEER_MEETS = "volunteer_meets", "A volunteer meets the client before the meeting"
-    VOLUNTEER_GOES = "volunteer_goes", "A volunteer goes along with the client"
-    KEYWORKER_GOES = "keyworker_goes", "The keyworker goes along"
-    INFORMATION = "information", "Information only"
+    VOLUNTEER_CALL = "volunteer_call", gettext_lazy("A volunteer phone call during the session")
+    VOLUNTEER_MEETS = (
+        "volunteer_meets",
+        gettext_lazy("A volunteer meets the client before the meeting"),
+    )
+    VOLUNTEER_GOES = "volunteer_goes", gettext_lazy("A volunteer goes along with the client")
+    KEYWORKER_GOES = "keyworker_goes", gettext_lazy("The keyworker goes along")
+    INFORMATION = "information", gettext_lazy("Information only")
 
 
 # What each kind asks of a volunteer (kinds not listed need no volunteer).
@@ -467,11 +495,11 @@ KIND_OFFER = {
 
 
 class IntroductionStatus(models.TextChoices):
-    REQUESTED = "requested", "Waiting for the volunteer"
-    ACCEPTED = "accepted", "Volunteer accepted"
-    DECLINED = "declined", "Volunteer declined"
-    ARRANGED = "arranged", "Arranged (no volunteer)"
-    CANCELLED = "cancelled", "Cancelled"
+    REQUESTED = "requested", gettext_lazy("Waiting for the volunteer")
+    ACCEPTED = "accepted", gettext_lazy("Volunteer accepted")
+    DECLINED = "declined", gettext_lazy("Volunteer declined")
+    ARRANGED = "arranged", gettext_lazy("Arranged (no volunteer)")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 class Introduction(models.Model):
@@ -479,7 +507,7 @@ class Introduction(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="introductions")
     meeting = models.ForeignKey("directory.Meeting", on_delete=models.PROTECT, related_name="+")
-    starts_at = models.DateTimeField(help_text="The occurrence the client will go to")
+    starts_at = models.DateTimeField(help_text=gettext_lazy("The occurrence the client will go to"))
     kind = models.CharField(max_length=16, choices=IntroductionKind.choices)
     volunteer = models.ForeignKey(
         Volunteer,
@@ -494,8 +522,10 @@ class Introduction(models.Model):
         "Agreed contact",
         blank=True,
         default="",
-        help_text="What the volunteer will see, e.g. 'Sam will ring you at 18:15' or "
-        "'meet at the front door at 18:40'",
+        help_text=gettext_lazy(
+            "What the volunteer will see, e.g. 'Sam will ring you at 18:15' or "
+            "'meet at the front door at 18:40'"
+        ),
     )
     status = models.CharField(max_length=10, choices=IntroductionStatus.choices)
     link_nonce = models.CharField(max_length=32, default=new_nonce)
@@ -536,30 +566,30 @@ class Introduction(models.Model):
 
 
 class FollowUpKind(models.TextChoices):
-    AFTER_MEETING = "after_meeting", "After the meeting: what happened?"
-    REVISIT = "revisit", "Ask again about mutual aid"
-    GOAL_REVIEW = "goal_review", "Review a care-plan goal"
-    REVIEW = "review", "Review how it is going"
+    AFTER_MEETING = "after_meeting", gettext_lazy("After the meeting: what happened?")
+    REVISIT = "revisit", gettext_lazy("Ask again about mutual aid")
+    GOAL_REVIEW = "goal_review", gettext_lazy("Review a care-plan goal")
+    REVIEW = "review", gettext_lazy("Review how it is going")
 
 
 class Attended(models.TextChoices):
-    YES = "yes", "Yes"
-    NO = "no", "No"
-    UNKNOWN = "unknown", "Not known yet"
+    YES = "yes", gettext_lazy("Yes")
+    NO = "no", gettext_lazy("No")
+    UNKNOWN = "unknown", gettext_lazy("Not known yet")
 
 
 class Felt(models.TextChoices):
-    GOOD = "good", "Good"
-    OK = "ok", "OK"
-    HARD = "hard", "Hard"
+    GOOD = "good", gettext_lazy("Good")
+    OK = "ok", gettext_lazy("OK")
+    HARD = "hard", gettext_lazy("Hard")
 
 
 class NextStep(models.TextChoices):
-    KEEP_GOING = "keep_going", "Keep going to this meeting"
-    ANOTHER_MEETING = "another_meeting", "Try another meeting"
-    ANOTHER_FELLOWSHIP = "another_fellowship", "Try another fellowship or approach"
-    NOT_NOW = "not_now", "Not now: ask again later"
-    STOP = "stop", "Stop: no longer interested"
+    KEEP_GOING = "keep_going", gettext_lazy("Keep going to this meeting")
+    ANOTHER_MEETING = "another_meeting", gettext_lazy("Try another meeting")
+    ANOTHER_FELLOWSHIP = "another_fellowship", gettext_lazy("Try another fellowship or approach")
+    NOT_NOW = "not_now", gettext_lazy("Not now: ask again later")
+    STOP = "stop", gettext_lazy("Stop: no longer interested")
 
 
 class FollowUp(models.Model):

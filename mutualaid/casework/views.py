@@ -16,6 +16,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from mutualaid.accounts.decorators import client_data_view, forbidden
@@ -58,10 +59,10 @@ def _client(request, pk: int, *, edit: bool = False) -> Client:
     client = selectors.clients_visible_to(request.user).filter(pk=pk).first()
     if client is None:
         _deny(request, ("casework.client", pk), "not in scope")
-        raise Http404("There is no such client in your caseload.")
+        raise Http404(gettext("There is no such client in your caseload."))
     if edit and not selectors.can_edit_client(request.user, client):
         _deny(request, client, "read only")
-        raise PermissionDenied("Your access to this client is read only.")
+        raise PermissionDenied(gettext("Your access to this client is read only."))
     return client
 
 
@@ -78,7 +79,7 @@ def _apply_errors(form, exc: ValidationError) -> None:
 
 def _closed_guard(request, client):
     if not client.is_active:
-        messages.error(request, "This client's record is closed. Reopen it to add to it.")
+        messages.error(request, gettext("This client's record is closed. Reopen it to add to it."))
         return redirect(client)
     return None
 
@@ -162,7 +163,9 @@ def client_new(request):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Client added. Start with stage 1: the conversation.")
+            messages.success(
+                request, gettext("Client added. Start with stage 1: the conversation.")
+            )
             return redirect(client)
     return render(request, "casework/client_form.html", {"form": form, "client": None})
 
@@ -212,21 +215,33 @@ def client_detail(request, pk):
 
 def _preferences_text(client: Client) -> list[tuple[str, str]]:
     """The structured preferences in words, for the client's page."""
-    from mutualaid.directory.models import Approach
-    from mutualaid.lib import schedule
+    from mutualaid.directory.models import DAY_LABELS, Approach
 
     types = dict(forms.type_choices())
     times = {k: v[2] for k, v in forms.TIME_OF_DAY.items()}
+    modes = dict(forms.MODE_CHOICES)
     rows = [
-        ("Fellowships", ", ".join(f.name for f in client.pref_fellowships.all())),
-        ("Approach", ", ".join(dict(Approach.choices).get(a, a) for a in client.pref_approaches)),
-        ("Kinds of meeting", ", ".join(types.get(t, t) for t in client.pref_types)),
-        ("Languages", forms.languages_text(client.pref_languages)),
-        ("Days", ", ".join(schedule.DAY_NAMES[d] for d in client.pref_days if 0 <= d <= 6)),
-        ("Times", ", ".join(times.get(t, t) for t in client.pref_times)),
-        ("In person or online", ", ".join(m.replace("_", " ") for m in client.pref_modes)),
-        ("Volunteer", dict(forms.VOLUNTEER_GENDER_CHOICES).get(client.pref_volunteer_gender, "")),
-        ("Area", client.area_name),
+        (gettext("Fellowships"), ", ".join(f.display_name for f in client.pref_fellowships.all())),
+        (
+            gettext("Approach"),
+            ", ".join(str(dict(Approach.choices).get(a, a)) for a in client.pref_approaches),
+        ),
+        (gettext("Kinds of meeting"), ", ".join(types.get(t, t) for t in client.pref_types)),
+        (gettext("Languages"), forms.languages_text(client.pref_languages)),
+        (
+            gettext("Days"),
+            ", ".join(str(DAY_LABELS[d]) for d in client.pref_days if 0 <= d <= 6),
+        ),
+        (gettext("Times"), ", ".join(str(times.get(t, t)) for t in client.pref_times)),
+        (
+            gettext("In person or online"),
+            ", ".join(str(modes.get(m, m.replace("_", " "))) for m in client.pref_modes),
+        ),
+        (
+            gettext("Volunteer"),
+            str(dict(forms.VOLUNTEER_GENDER_CHOICES).get(client.pref_volunteer_gender, "")),
+        ),
+        (gettext("Area"), client.area_name),
     ]
     return [(label, value) for label, value in rows if value]
 
@@ -262,18 +277,20 @@ def client_consent(request, pk):
     client = _client(request, pk, edit=True)
     form = forms.ConsentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a consent to record.")
+        messages.error(request, gettext("Choose a consent to record."))
         return redirect(client)
     scope, action = form.cleaned_data["scope"], form.cleaned_data["action"]
     try:
         if action == "give":
             services.record_consent(actor=request.user, client=client, scope=scope, request=request)
-            messages.success(request, "Consent recorded.")
+            messages.success(request, gettext("Consent recorded."))
         else:
             services.withdraw_consent(
                 actor=request.user, client=client, scope=scope, request=request
             )
-            messages.success(request, "Consent withdrawn. What depended on it has stopped.")
+            messages.success(
+                request, gettext("Consent withdrawn. What depended on it has stopped.")
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(client)
@@ -289,7 +306,7 @@ def client_stage(request, pk):
             services.set_stage(
                 actor=request.user, client=client, stage=form.cleaned_data["stage"], request=request
             )
-            messages.success(request, "Stage changed.")
+            messages.success(request, gettext("Stage changed."))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     return redirect(client)
@@ -301,11 +318,11 @@ def client_close(request, pk):
     client = _client(request, pk, edit=True)
     if request.POST.get("reopen"):
         services.reopen_client(actor=request.user, client=client, request=request)
-        messages.success(request, "Record reopened.")
+        messages.success(request, gettext("Record reopened."))
     else:
         services.close_client(actor=request.user, client=client, request=request)
         messages.success(
-            request, "Record closed. Links stopped and coming introductions cancelled."
+            request, gettext("Record closed. Links stopped and coming introductions cancelled.")
         )
     return redirect(client)
 
@@ -320,7 +337,7 @@ def client_share(request, pk):
         if request.POST.get("revoke"):
             share = get_object_or_404(ClientShare, pk=request.POST["revoke"], client=client)
             services.unshare_client(actor=request.user, share=share, request=request)
-            messages.success(request, "No longer shared.")
+            messages.success(request, gettext("No longer shared."))
             return redirect(client)
         if form.is_valid():
             try:
@@ -333,7 +350,7 @@ def client_share(request, pk):
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, "Shared.")
+                messages.success(request, gettext("Shared."))
                 return redirect(client)
     shares = client.shares.filter(revoked_at__isnull=True).select_related("user")
     return render(
@@ -360,9 +377,9 @@ def assess(request, pk):
         else:
             outcome = form.cleaned_data["outcome"]
             if outcome == "interested":
-                messages.success(request, "Recorded. Next: choose a meeting together.")
+                messages.success(request, gettext("Recorded. Next: choose a meeting together."))
                 return redirect("casework:meetings", pk=client.pk)
-            messages.success(request, "Recorded.")
+            messages.success(request, gettext("Recorded."))
             return redirect(client)
     return render(request, "casework/assess.html", {"client": client, "form": form})
 
@@ -383,7 +400,7 @@ def meetings(request, pk):
             .first()
         )
         if meeting is None:
-            messages.error(request, "That meeting was not found in the directory.")
+            messages.error(request, gettext("That meeting was not found in the directory."))
             return redirect("casework:meetings", pk=client.pk)
         try:
             services.choose_meeting(
@@ -393,7 +410,9 @@ def meetings(request, pk):
             messages.error(request, " ".join(exc.messages))
             return redirect("casework:meetings", pk=client.pk)
         messages.success(
-            request, f"Chosen: {meeting.name}. Next: set a goal or arrange an introduction."
+            request,
+            gettext("Chosen: %(name)s. Next: set a goal or arrange an introduction.")
+            % {"name": meeting.name},
         )
         return redirect(client)
     searched = "radius" in request.GET
@@ -461,7 +480,7 @@ def choice_status(request, pk, choice_pk):
         services.set_choice_status(
             actor=request.user, choice=choice, status=status, request=request
         )
-        messages.success(request, "Saved.")
+        messages.success(request, gettext("Saved."))
     return redirect(client)
 
 
@@ -483,7 +502,7 @@ def goal_new(request, pk):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Goal added to the care plan.")
+            messages.success(request, gettext("Goal added to the care plan."))
             return redirect(client)
     return render(request, "casework/goal_form.html", {"client": client, "form": form})
 
@@ -506,7 +525,7 @@ def goal_review(request, pk, goal_pk):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Goal reviewed.")
+            messages.success(request, gettext("Goal reviewed."))
             return redirect(client)
     return render(
         request, "casework/goal_review.html", {"client": client, "goal": goal, "form": form}
@@ -552,15 +571,21 @@ def introduction_new(request, pk):
         .first()
     )
     if meeting is None:
-        messages.error(request, "Choose a meeting first, then arrange the introduction.")
+        messages.error(request, gettext("Choose a meeting first, then arrange the introduction."))
         return redirect("casework:meetings", pk=client.pk)
     if meeting.status == MeetingStatus.REMOVED:
         messages.error(
-            request, f"{meeting.name} has been removed from the directory: choose another meeting."
+            request,
+            gettext("%(name)s has been removed from the directory: choose another meeting.")
+            % {"name": meeting.name},
         )
         return redirect("casework:meetings", pk=client.pk)
     if meeting.weekday is None or meeting.start_time is None:
-        messages.error(request, f"{meeting.name} is by appointment: it has no date to choose.")
+        messages.error(
+            request,
+            gettext("%(name)s is by appointment: it has no date to choose.")
+            % {"name": meeting.name},
+        )
         return redirect(client)
     now = timezone.now()
     starts = scheduling.upcoming_starts(
@@ -604,10 +629,13 @@ def introduction_new(request, pk):
             if intro.volunteer_id:
                 messages.success(
                     request,
-                    f"Request emailed to {intro.volunteer.name}. You will hear back by email.",
+                    gettext("Request emailed to %(name)s. You will hear back by email.")
+                    % {"name": intro.volunteer.name},
                 )
             else:
-                messages.success(request, "Introduction arranged. A follow-up is on your list.")
+                messages.success(
+                    request, gettext("Introduction arranged. A follow-up is on your list.")
+                )
             return redirect(client)
     return render(
         request,
@@ -629,7 +657,9 @@ def introduction_cancel(request, pk, intro_pk):
     client = _client(request, pk, edit=True)
     intro = get_object_or_404(Introduction, pk=intro_pk, client=client)
     services.cancel_introduction(actor=request.user, introduction=intro, request=request)
-    messages.success(request, "Introduction cancelled; the volunteer's link no longer works.")
+    messages.success(
+        request, gettext("Introduction cancelled; the volunteer's link no longer works.")
+    )
     return redirect(client)
 
 
@@ -649,7 +679,7 @@ def follow_up(request, pk, follow_up_pk=None):
             client=client,
         )
         if item.done_at:
-            messages.info(request, "This follow-up was already recorded.")
+            messages.info(request, gettext("This follow-up was already recorded."))
             return redirect(client)
         if item.kind == FollowUpKind.GOAL_REVIEW and item.goal_id:
             return redirect("casework:goal-review", pk=client.pk, goal_pk=item.goal_id)
@@ -667,7 +697,7 @@ def follow_up(request, pk, follow_up_pk=None):
             _apply_errors(form, exc)
         else:
             next_step = form.cleaned_data.get("next_step")
-            messages.success(request, "Follow-up recorded.")
+            messages.success(request, gettext("Follow-up recorded."))
             if next_step in ("another_meeting", "another_fellowship"):
                 return redirect("casework:meetings", pk=client.pk)
             return redirect(client)
@@ -690,7 +720,7 @@ def attendance_new(request, pk):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Attendance recorded.")
+            messages.success(request, gettext("Attendance recorded."))
             return redirect(client)
     return render(request, "casework/attendance_form.html", {"client": client, "form": form})
 
@@ -715,7 +745,7 @@ def check_in(request, pk):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, "Check-in recorded.")
+            messages.success(request, gettext("Check-in recorded."))
             return redirect(client)
     recent = client.check_ins.all()[:6]
     return render(
@@ -741,7 +771,9 @@ def barc10(request, pk):
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, f"BARC-10 recorded: {barc.total} of 60.")
+            messages.success(
+                request, gettext("BARC-10 recorded: %(total)s of 60.") % {"total": barc.total}
+            )
             return redirect(client)
     history = client.barc10s.all()[:8]
     return render(
@@ -759,7 +791,7 @@ def self_report_link(request, pk):
         if request.POST.get("revoke"):
             link = get_object_or_404(SelfReportLink, pk=request.POST["revoke"], client=client)
             services.revoke_self_report_link(actor=request.user, link=link, request=request)
-            messages.success(request, "The link is switched off.")
+            messages.success(request, gettext("The link is switched off."))
             return redirect(client)
         if form.is_valid():
             try:
@@ -804,7 +836,7 @@ def _volunteer(request, pk) -> Volunteer:
     volunteer = selectors.volunteers_visible_to(request.user).filter(pk=pk).first()
     if volunteer is None:
         _deny(request, ("casework.volunteer", pk), "not in scope")
-        raise Http404("There is no such volunteer in your service.")
+        raise Http404(gettext("There is no such volunteer in your service."))
     return volunteer
 
 
@@ -815,7 +847,7 @@ def volunteer_form(request, pk=None):
         _deny(request, volunteer, "cannot edit volunteers")
         return forbidden(request, "Your role cannot change volunteers.")
     if volunteer is not None and volunteer.status == "removed":
-        messages.info(request, "This volunteer removed their details.")
+        messages.info(request, gettext("This volunteer removed their details."))
         return redirect("casework:volunteers")
     initial = forms.VolunteerForm.initial_for(volunteer) if volunteer else {"languages": "English"}
     form = forms.VolunteerForm(request.POST or None, initial=initial)
@@ -853,7 +885,7 @@ def volunteer_form(request, pk=None):
             except ValidationError as exc:
                 _apply_errors(form, exc)
             else:
-                messages.success(request, "Volunteer saved.")
+                messages.success(request, gettext("Volunteer saved."))
                 return redirect("casework:volunteers")
     return render(request, "casework/volunteer_form.html", {"form": form, "volunteer": volunteer})
 
