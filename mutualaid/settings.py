@@ -342,6 +342,8 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         "mutualaid.db_routers.PinPrimaryMiddleware",
     )
 REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
+# Innermost: a repeated public API search answered from the cache without the view.
+MIDDLEWARE.append("mutualaid.directory.cache.CachedSearchMiddleware")
 
 # "Report a problem with this listing": at most this many reports from one address an
 # hour, and on one meeting a day (more: HTTP 429).

@@ -247,10 +247,19 @@ def _search_query(request, params: SearchParams):
 def search_meetings(request, params: Query[SearchParams]):
     # Hot searches come from the cache (mutualaid/directory/cache.py) as the JSON bytes
     # ninja would render and their gzip, made once, keyed on the normalised query; ETag
-    # answers 304.
+    # answers 304. A query string seen before is answered by CachedSearchMiddleware.
     query = _search_query(request, params)
-    key = directory_cache.search_key(query, scope="api-search-v2")
-    body, etag, zipped = directory_cache.cached(key, lambda: _render_search(request, query))
+    if query.organisation_ids:  # never shared with the anonymous fast path
+        key = directory_cache.search_key(query, scope=directory_cache.SEARCH_SCOPE)
+    else:
+        key = directory_cache.remember_raw_query(request, query)
+    value = directory_cache.cached(key, lambda: _render_search(request, query))
+    return search_response(request, value, public=not query.organisation_ids)
+
+
+def search_response(request, value, *, public: bool) -> HttpResponse:
+    """The response for a cached search (body, ETag, gzip): 304, gzip or plain."""
+    body, etag, zipped = value
     use_gzip = zipped is not None and accepts_gzip(request.headers.get("Accept-Encoding", ""))
     gzip_etag = f'{etag[:-1]}-gzip"'
     wanted = {t.removeprefix("W/") for t in parse_etags(request.headers.get("If-None-Match", ""))}
@@ -263,7 +272,7 @@ def search_meetings(request, params: Query[SearchParams]):
         response = HttpResponse(body, content_type=api.get_content_type())
     response["ETag"] = gzip_etag if use_gzip else etag
     patch_vary_headers(response, ("Accept-Encoding",))
-    if not query.organisation_ids:
+    if public:
         response["Cache-Control"] = f"public, max-age={SEARCH_MAX_AGE}"
     return response
 

@@ -153,12 +153,20 @@ def search_cache_seconds() -> int:
     return int(getattr(settings, "SEARCH_CACHE_SECONDS", 60))
 
 
+def query_digest(query, extra: tuple = ()) -> str:
+    """A normalised query (a frozen dataclass, whose repr lists every field in order) and
+    the language, hashed."""
+    return hashlib.sha256(repr((query, get_language(), extra)).encode()).hexdigest()
+
+
 def search_key(query, *, scope: str, extra: tuple = ()) -> str:
-    """The cache key of a search: its normalised query (a frozen dataclass, whose repr
-    lists every field in order), the language and, without a fixed `now`, the minute."""
-    minute = "" if getattr(query, "now", None) is not None else str(int(time.time() // 60))
-    text = repr((query, get_language(), minute, extra))
-    return f"{scope}:{hashlib.sha256(text.encode()).hexdigest()}"
+    """The cache key of a search: its digest and, without a fixed `now`, the minute."""
+    return _key(scope, query_digest(query, extra), getattr(query, "now", None) is not None)
+
+
+def _key(scope: str, digest: str, fixed_now: bool) -> str:
+    minute = "" if fixed_now else str(int(time.time() // 60))
+    return f"{scope}:{digest}:{minute}"
 
 
 def cached(key: str, make: Callable[[], object], *, timeout: int | None = None, cache=None):
@@ -173,3 +181,50 @@ def cached(key: str, make: Callable[[], object], *, timeout: int | None = None, 
         value = make()
         store.set(full, value, timeout)
     return value
+
+
+# --- the fast path for repeated API searches -----------------------------------------
+
+SEARCH_PATH = "/api/v1/meetings"
+SEARCH_SCOPE = "api-search-v2"
+RAW_MEMO_SIZE = 10_000
+# (query string, language) -> (digest, fixed now), filled by the API view after it
+# parsed and normalised that query string; read by CachedSearchMiddleware.
+_raw_memo: dict[tuple[str, str], tuple[str, bool]] = {}
+
+
+def remember_raw_query(request, query) -> str:
+    """Record what this exact query string normalises to; returns the cache key."""
+    digest = query_digest(query)
+    fixed_now = query.now is not None
+    if len(_raw_memo) >= RAW_MEMO_SIZE:
+        _raw_memo.clear()
+    _raw_memo[(request.META.get("QUERY_STRING", ""), get_language())] = (digest, fixed_now)
+    return _key(SEARCH_SCOPE, digest, fixed_now)
+
+
+class CachedSearchMiddleware:
+    """Answers a public GET /api/v1/meetings whose exact query string was seen before and
+    whose result is in the cache, without URL resolving, parameter parsing or the view:
+    the same response the view gives (mutualaid/directory/api.py, search_response), in
+    less time. Anything else (a new query string, a miss, an error) goes to the view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            request.method == "GET"
+            and request.path_info == SEARCH_PATH
+            and not getattr(request, "organisation_ids", ())
+            and search_cache_seconds() > 0
+        ):
+            known = _raw_memo.get((request.META.get("QUERY_STRING", ""), get_language()))
+            if known is not None:
+                key = f"{KEY_PREFIX}:{generation_token()}:{_key(SEARCH_SCOPE, *known)}"
+                value = default_cache.get(key)
+                if value is not None:
+                    from .api import search_response
+
+                    return search_response(request, value, public=True)
+        return self.get_response(request)

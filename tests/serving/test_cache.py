@@ -155,3 +155,27 @@ def test_the_remembered_generation_is_forgotten_on_a_change_in_this_process(sett
     assert directory_cache.generation_token() == before
     make_meeting()
     assert directory_cache.generation_token() != before
+
+
+def test_a_repeated_query_string_is_answered_before_the_view(client, monkeypatch):
+    from mutualaid.directory import api
+
+    parsed = []
+    real = api._search_query
+    monkeypatch.setattr(api, "_search_query", lambda *a: parsed.append(1) or real(*a))
+    meeting = make_meeting(name="Before")
+    first = client.get(SEARCH, HTTP_ACCEPT_ENCODING="gzip")
+    second = client.get(SEARCH, HTTP_ACCEPT_ENCODING="gzip")
+    assert len(parsed) == 1  # the second never reached the view
+    assert second.content == first.content
+    for header in ("ETag", "Content-Encoding", "Content-Type", "Cache-Control", "Vary"):
+        assert second[header] == first[header], header
+    assert client.get(SEARCH, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    # A change is seen by the fast path too.
+    meeting.name = "After"
+    meeting.save()
+    assert names(client.get(SEARCH)) == ["After"]
+    # An error is never remembered: the view answers it every time.
+    bad = "/api/v1/meetings?near=nowhere"
+    assert client.get(bad).status_code == 422
+    assert client.get(bad).status_code == 422
