@@ -19,7 +19,7 @@ import pytest
 
 from .helpers import meeting_guide_feed, throwaway_database
 
-N = 2000
+N = 1500
 FRACTIONS = 3  # kills at random fractions of the measured duration
 LOCKED_KILLS = 2  # kills once the import is seen writing
 

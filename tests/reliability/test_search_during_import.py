@@ -19,7 +19,7 @@ import pytest
 
 from .helpers import meeting_guide_feed, throwaway_database
 
-N = 1200
+N = 800
 SEARCHER = Path(__file__).with_name("searcher.py")
 
 
