@@ -19,8 +19,10 @@ distances shown are those floats exactly (NumPy's sin/cos may differ in the last
 Freshness: the index belongs to one directory generation (cache.py: every change to
 what the directory shows moves it, in every process). Each search reads the generation
 and the highest meeting id (one statement, two primary-key reads) and rebuilds the index
-when either moved: about 1 s per 250,000 listed meetings. Inside a transaction searches
-use SQL (it sees the transaction's own changes). Text searches use SQL. Directories smaller than
+when either moved, at the second near search of the new generation in this process (the
+first uses SQL, so a one-off command never builds it): about 1 s per 250,000 listed
+meetings. Inside a transaction searches use SQL (it sees the transaction's own changes).
+Text searches use SQL. Directories smaller than
 settings.SEARCH_INDEX_MIN_MEETINGS use SQL (fast enough there, no rebuild pauses).
 """
 
@@ -64,6 +66,7 @@ _COLUMNS = (
 )
 _lock = threading.Lock()
 _indexes: dict[str, NearIndex] = {}
+_first_seen: dict[str, tuple] = {}
 
 
 def for_query(query, using: str = DEFAULT_DB_ALIAS) -> NearIndex | None:
@@ -77,6 +80,11 @@ def for_query(query, using: str = DEFAULT_DB_ALIAS) -> NearIndex | None:
     stamp = _generation(using)
     index = _indexes.get(using)
     if index is None or index.stamp != stamp:
+        if _first_seen.get(using) != stamp:
+            # The first near search of a generation in this process uses SQL: a one-off
+            # process (`mutualaid search`) never pays for a build it would use once.
+            _first_seen[using] = stamp
+            return None
         with _lock:
             index = _indexes.get(using)
             if index is None or index.stamp != stamp:
