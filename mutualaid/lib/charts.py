@@ -243,7 +243,7 @@ def bar_chart(
     height = max(1.8, 0.2 * max(lines, len(categories) * n_series * 0.8) + 1.2)
     height += 0.2 * (n_series > 1) * n_series
     longest = max((len(line) for w in wrapped for line in w.split("\n")), default=4)
-    margins = (min(300, 6.4 * longest + 18), 20, 12, 45 + (20 * n_series if n_series > 1 else 0))
+    margins = (min(320, 7.4 * longest + 22), 20, 12, 45 + (20 * n_series if n_series > 1 else 0))
 
     def draw(figure):
         ax = figure.add_subplot()
