@@ -18,7 +18,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from mutualaid.accounts.encryption import EncryptedTextField
 
@@ -156,12 +156,12 @@ class Volunteer(models.Model):
     @property
     def offers_text(self) -> str:
         labels = {
-            matching.PHONE_CALL: "phone call",
-            matching.MEET_BEFORE: "meets before",
-            matching.GO_ALONG: "goes along",
-            matching.TRANSPORT: "transport",
+            matching.PHONE_CALL: gettext("phone call"),
+            matching.MEET_BEFORE: gettext("meets before"),
+            matching.GO_ALONG: gettext("goes along"),
+            matching.TRANSPORT: gettext("transport"),
         }
-        return ", ".join(labels[k] for k in self.offers) or "nothing yet"
+        return ", ".join(labels[k] for k in self.offers) or gettext("nothing yet")
 
     def facts(self) -> matching.VolunteerFacts:
         try:

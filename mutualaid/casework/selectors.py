@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 
 from django.core import signing
 from django.db.models import Count, Max, Q, QuerySet
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext
 
 from mutualaid.accounts.models import Role
 from mutualaid.accounts.roles import active_grant, membership_of
@@ -216,10 +217,10 @@ def home_for(user, *, today: date | None = None, now: datetime | None = None) ->
             barc_due.append((client, status))
     membership = membership_of(user)
     scope = {
-        Role.KEYWORKER: "your caseload and clients shared with you",
-        Role.TEAM_LEAD: "your team's clients",
-        Role.MANAGER: "every client of your service",
-        Role.ADMINISTRATOR: "clients of the organisation you have temporary access to",
+        Role.KEYWORKER: gettext("your caseload and clients shared with you"),
+        Role.TEAM_LEAD: gettext("your team's clients"),
+        Role.MANAGER: gettext("every client of your service"),
+        Role.ADMINISTRATOR: gettext("clients of the organisation you have temporary access to"),
     }.get(membership.role if membership else None, "")
     return Home(by_stage, overdue, due_soon, upcoming, declined, barc_due, scope)
 
@@ -272,43 +273,50 @@ def timeline(client: Client) -> list[TimelineEntry]:
             TimelineEntry(
                 change.changed_at,
                 "stage",
-                f"Stage: {label}",
+                gettext("Stage: %(stage)s") % {"stage": label},
                 change.reason,
                 _who(change.changed_by),
             )
         )
     for a in Assessment.objects.filter(client=client).select_related("recorded_by"):
-        guide = "guide used together" if a.guide_used else "guide not used"
+        guide = gettext("guide used together") if a.guide_used else gettext("guide not used")
         entries.append(
             TimelineEntry(
                 a.created_at,
                 "assessment",
-                f"Conversation about mutual aid: {a.get_outcome_display().split(':')[0]}",
+                gettext("Conversation about mutual aid: %(outcome)s")
+                % {"outcome": a.get_outcome_display().split(":")[0]},
                 f"{a.get_previous_experience_display()}; {guide}",
                 _who(a.recorded_by),
             )
         )
     for c in MeetingChoice.objects.filter(client=client).select_related("meeting", "chosen_by"):
-        removed = " (since removed from the directory)" if _removed(c.meeting) else ""
+        removed = gettext(" (since removed from the directory)") if _removed(c.meeting) else ""
         entries.append(
             TimelineEntry(
                 c.chosen_at,
                 "choice",
-                f"Chose a meeting: {c.meeting.name}{removed}",
+                gettext("Chose a meeting: %(name)s") % {"name": c.meeting.name} + removed,
                 c.meeting.schedule_text,
                 _who(c.chosen_by),
             )
         )
     for g in Goal.objects.filter(client=client).select_related("meeting", "created_by"):
         entries.append(
-            TimelineEntry(g.created_at, "goal", f"Goal set: {g}", "", _who(g.created_by))
+            TimelineEntry(
+                g.created_at,
+                "goal",
+                gettext("Goal set: %(goal)s") % {"goal": g},
+                "",
+                _who(g.created_by),
+            )
         )
         if g.reviewed_at:
             entries.append(
                 TimelineEntry(
                     g.reviewed_at,
                     "goal",
-                    f"Goal reviewed: {g.get_status_display()}",
+                    gettext("Goal reviewed: %(status)s") % {"status": g.get_status_display()},
                     str(g),
                     _who(g.reviewed_by),
                 )
@@ -316,40 +324,49 @@ def timeline(client: Client) -> list[TimelineEntry]:
     for i in Introduction.objects.filter(client=client).select_related(
         "meeting", "volunteer", "requested_by"
     ):
-        who = f" with {i.volunteer.display_name}" if i.volunteer_id else ""
+        who = (
+            gettext(" with %(name)s") % {"name": i.volunteer.display_name} if i.volunteer_id else ""
+        )
         entries.append(
             TimelineEntry(
                 i.requested_at,
                 "introduction",
-                f"Introduction arranged{who}: {i.get_kind_display()}",
+                gettext("Introduction arranged%(with)s: %(kind)s")
+                % {"with": who, "kind": i.get_kind_display()},
                 f"{i.meeting.name}, {i.local_start:%a %d %b %Y %H:%M}",
                 _who(i.requested_by),
             )
         )
         if i.responded_at:
-            answer = {"accepted": "Volunteer accepted", "declined": "Volunteer declined"}
+            answer = {
+                "accepted": gettext("Volunteer accepted"),
+                "declined": gettext("Volunteer declined"),
+            }
             entries.append(
                 TimelineEntry(
                     i.responded_at,
                     "introduction",
-                    answer.get(i.status, "Volunteer answered"),
+                    answer.get(i.status, gettext("Volunteer answered")),
                     i.meeting.name,
                     i.volunteer.display_name if i.volunteer_id else "",
                 )
             )
         if i.cancelled_at:
-            entries.append(TimelineEntry(i.cancelled_at, "introduction", "Introduction cancelled"))
+            entries.append(
+                TimelineEntry(i.cancelled_at, "introduction", gettext("Introduction cancelled"))
+            )
     for a in Attendance.objects.filter(client=client).select_related(
         "meeting", "fellowship", "recorded_by"
     ):
-        felt = f"; felt {a.get_felt_display().lower()}" if a.felt else ""
+        felt = gettext("; felt %(felt)s") % {"felt": a.get_felt_display().lower()} if a.felt else ""
         entries.append(
             TimelineEntry(
                 a.created_at,
                 "attendance",
-                f"Went to a meeting ({a.get_mode_display().lower()}): {a.what}",
-                f"on {a.attended_on:%a %d %b %Y}{felt}",
-                "the client" if a.source == "self" else _who(a.recorded_by),
+                gettext("Went to a meeting (%(mode)s): %(what)s")
+                % {"mode": a.get_mode_display().lower(), "what": a.what},
+                gettext("on %(day)s") % {"day": dateformat.format(a.attended_on, "D d M Y")} + felt,
+                gettext("the client") if a.source == "self" else _who(a.recorded_by),
                 self_reported=a.source == "self",
             )
         )
@@ -358,16 +375,22 @@ def timeline(client: Client) -> list[TimelineEntry]:
             TimelineEntry(
                 ch.created_at,
                 "check_in",
-                f"Engagement check-in ({ch.get_period_days_display().lower()})",
-                f"{ch.meetings_total} meetings; {ch.participation} of 6 ways of taking part",
-                "the client" if ch.source == "self" else _who(ch.recorded_by),
+                gettext("Engagement check-in (%(period)s)")
+                % {"period": ch.get_period_days_display().lower()},
+                gettext("%(meetings)s meetings; %(ways)s of 6 ways of taking part")
+                % {"meetings": ch.meetings_total, "ways": ch.participation},
+                gettext("the client") if ch.source == "self" else _who(ch.recorded_by),
                 self_reported=ch.source == "self",
             )
         )
     for b in Barc10.objects.filter(client=client).select_related("recorded_by"):
         entries.append(
             TimelineEntry(
-                b.created_at, "barc10", f"BARC-10: {b.total} of 60", "", _who(b.recorded_by)
+                b.created_at,
+                "barc10",
+                gettext("BARC-10: %(total)s of 60") % {"total": b.total},
+                "",
+                _who(b.recorded_by),
             )
         )
     for f in FollowUp.objects.filter(client=client, done_at__isnull=False).select_related(
@@ -375,14 +398,17 @@ def timeline(client: Client) -> list[TimelineEntry]:
     ):
         bits = []
         if f.attended:
-            bits.append(f"attended: {f.get_attended_display().lower()}")
+            bits.append(
+                gettext("attended: %(answer)s") % {"answer": f.get_attended_display().lower()}
+            )
         if f.felt:
-            bits.append(f"felt {f.get_felt_display().lower()}")
+            bits.append(gettext("felt %(felt)s") % {"felt": f.get_felt_display().lower()})
         if f.next_step:
-            bits.append(f"next: {f.get_next_step_display().lower()}")
+            bits.append(gettext("next: %(step)s") % {"step": f.get_next_step_display().lower()})
         entries.append(
             TimelineEntry(
-                f.done_at, "follow_up", f"Followed up: {f.get_kind_display()}", "; ".join(bits),
+                f.done_at, "follow_up",
+                gettext("Followed up: %(kind)s") % {"kind": f.get_kind_display()}, "; ".join(bits),
                 _who(f.done_by),
             )
         )  # fmt: skip

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, Count, Max, Min, Value
 from django.db.models.functions import Upper
+from django.utils.translation import gettext
 
 from mutualaid.lib import geo
 
@@ -74,7 +75,7 @@ class UnknownPlace(ValueError):
 def resolve_place(text: str) -> Place:
     cleaned = " ".join((text or "").split())
     if not cleaned:
-        raise UnknownPlace("give a town, city or UK postcode")
+        raise UnknownPlace(gettext("give a town, city or UK postcode"))
     postcode = parse_postcode(cleaned)
     if postcode:
         return _from_postcode(*postcode)
@@ -152,8 +153,16 @@ def _from_postcode(outward: str, inward: str | None) -> Place:
             "outward_code",
             f"{missing}centre of {n} listed meeting(s) in {outward}",
         )
-    which = f"{outward} {inward}, or any other in {outward}" if inward else f"in {outward}"
-    raise UnknownPlace(f"no listed meetings have a postcode {which}; try a town or city name")
+    if inward:
+        message = gettext(
+            "no listed meetings have a postcode %(outward)s %(inward)s, or any other in "
+            "%(outward)s; try a town or city name"
+        )
+    else:
+        message = gettext(
+            "no listed meetings have a postcode in %(outward)s; try a town or city name"
+        )
+    raise UnknownPlace(message % {"outward": outward, "inward": inward})
 
 
 # --- towns of the listed meetings ---------------------------------------------------
@@ -225,7 +234,10 @@ def _readings(text: str) -> list[tuple[str, str | None]]:
     if country:
         return [(head, country)]
     if re.fullmatch(r"[A-Za-z]{2}", tail):
-        raise UnknownPlace(f"unknown country code {tail!r} (use an ISO code such as GB or US)")
+        raise UnknownPlace(
+            gettext("unknown country code %(code)r (use an ISO code such as GB or US)")
+            % {"code": tail}
+        )
     # "Brighton, East Sussex": the qualifier is not a country, so try the whole, then the name.
     return [(text, None), (head, None)]
 
@@ -416,5 +428,11 @@ def suggestions(name: str, limit: int = 3) -> list[str]:
 
 def _unknown_message(text: str, name: str) -> str:
     close = suggestions(name)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f"unknown place {text.strip()!r}: not a town, city or UK postcode we know{hint}"
+    if close:
+        return gettext(
+            "unknown place %(text)r: not a town, city or UK postcode we know; did you mean "
+            "%(close)s?"
+        ) % {"text": text.strip(), "close": ", ".join(close)}
+    return gettext("unknown place %(text)r: not a town, city or UK postcode we know") % {
+        "text": text.strip()
+    }

@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 
+from django.utils.translation import gettext
+
 from mutualaid.lib import geo, schedule, vocabulary
 
 from .models import Approach, Fellowship, Mode
@@ -108,7 +110,10 @@ def build_query(
         try:
             radius = float(radius_km)
         except (TypeError, ValueError):
-            raise _fail("radius", f"expected a number of km, got {radius_km!r}") from None
+            raise _fail(
+                "radius",
+                gettext("expected a number of km, got %(value)r") % {"value": radius_km},
+            ) from None
         try:
             geo.validate_radius(radius)
         except ValueError as exc:

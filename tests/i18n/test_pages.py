@@ -46,7 +46,7 @@ def test_home_in_spanish(client):
 def test_results_in_spanish(client, meeting):
     body = _html(client.get("/", {"near": "51.5074,-0.1278", "radius": "10"}, **ES))
     assert "1 reunión" in body
-    assert "Todos los lunes, 19:30" in body
+    assert "Cada lunes, 19:30" in body
     assert "Abierta: puede ir cualquier persona" in body
     assert "Alcohólicos Anónimos" in body
     assert "By appointment" not in body and "Listing" not in body
