@@ -202,6 +202,8 @@ class NearIndex:
         # fellowship moves the generation, so these are current).
         self.fellowship_objects = {f.pk: f for f in fellowships}
         self.fellowship_by_code = {f.code: f.pk for f in fellowships}
+        # Lookup tables are indexed by fellowship id: as long as the largest in use.
+        self.max_fellowship = max([f.pk for f in fellowships] + [r[10] for r in rows] + [0])
         self.fellowships_by_approach: dict[str, set[int]] = {}
         for f in fellowships:
             self.fellowships_by_approach.setdefault(f.approach, set()).add(f.pk)
@@ -248,8 +250,9 @@ class NearIndex:
     def _common(self, part: _Part, lo: int, hi: int, query, modes) -> np.ndarray | None:
         """Mask over part[lo:hi] of every filter but place, day and time; None: none match."""
         sl = slice(lo, hi)
-        codes = [_MODE_CODES[m] for m in modes if m in _MODE_CODES]
-        mask = np.isin(part.mode[sl], np.array(codes, dtype=np.int8))
+        wanted_modes = np.zeros(len(_MODE_CODES) + 1, dtype=bool)  # a lookup table, not isin
+        wanted_modes[[_MODE_CODES[m] for m in modes if m in _MODE_CODES]] = True
+        mask = wanted_modes[part.mode[sl]]
         if query.types:
             bits = self.types.mask(query.types)
             if bits is None:
@@ -278,7 +281,9 @@ class NearIndex:
                     *(self.fellowships_by_approach.get(a, set()) for a in query.approaches)
                 )
                 allowed = by_approach if allowed is None else allowed & by_approach
-            mask &= np.isin(part.fellowship[sl], np.array(sorted(allowed), dtype=np.int64))
+            wanted = np.zeros(self.max_fellowship + 1, dtype=bool)
+            wanted[[pk for pk in allowed if pk <= self.max_fellowship]] = True
+            mask &= wanted[part.fellowship[sl]]
         visible = part.public[sl]
         if query.organisation_ids:
             own = np.isin(part.organisation[sl], np.array(query.organisation_ids, dtype=np.int64))
