@@ -16,6 +16,7 @@ and docs/img/casework-self-report.png (the client's phone).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -181,3 +182,41 @@ def test_a_whole_journey_from_conversation_to_self_report(
     check_axe(staff, "follow-ups")
     assert client.case_reference in staff.content() or CLIENT_NAME in staff.content()
     assert len(check_axe.checked) == 10
+
+
+def test_a_manager_answers_subject_access_and_erasure_requests(site, new_page, check_axe):
+    from mutualaid.audit.models import AuditEvent
+    from mutualaid.casework.models import Client
+
+    org = make_organisation("Requests Recovery Service")
+    keyworker = make_staff(Role.KEYWORKER, org)
+    manager = make_staff(Role.MANAGER, org, username="requests-manager")
+    client = make_client(keyworker, preferred_name=CLIENT_NAME, preferences_note=CONCERN)
+    base = f"/casework/clients/{client.pk}"
+
+    page = new_page("desktop", bypass_csp=True)
+    sign_in(page, manager)
+    page.goto(f"{base}/")
+    page.click("#subject-access-link")
+    page.wait_for_url(re.compile(rf"{base}/subject-access/$"))
+    check_axe(page, "subject access")
+    with page.expect_download() as download:
+        page.click("#subject-access-json")
+    data = json.loads(open(download.value.path()).read())
+    assert data["record"]["preferred_name"] == CLIENT_NAME
+    assert data["record"]["preferences_and_barriers"] == CONCERN
+    assert AuditEvent.objects.filter(action="export", actor=manager).count() == 1
+
+    page.goto(f"{base}/erase/")
+    check_axe(page, "erase")
+    page.fill("#confirm", "not the reference")
+    page.click("#erase-confirm")
+    page.wait_for_selector("#erase-error")
+    check_axe(page, "erase with an error")
+    assert Client.objects.filter(pk=client.pk).exists()
+    page.fill("#confirm", client.case_reference)
+    page.click("#erase-confirm")
+    page.wait_for_url(re.compile(r"/casework/$"))
+    assert "record is erased" in page.locator("#messages").inner_text()
+    assert not Client.objects.filter(pk=client.pk).exists()
+    assert check_axe.checked == ["subject access", "erase", "erase with an error"]
