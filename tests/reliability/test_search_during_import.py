@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,23 +33,32 @@ def test_searches_during_an_import_see_old_or_new_never_half(tmp_path):
     stop = tmp_path / "stop"
     with throwaway_database(tmp_path) as target:
         target.run("import", str(feed_a), "--source", "s", "--format", "meeting-guide")
+        errors = tmp_path / "searcher.err"
         searcher = subprocess.Popen(
             [sys.executable, str(SEARCHER), str(stop)],
-            env=target.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=target.env, stdout=subprocess.PIPE, stderr=errors.open("w"), text=True,
         )  # fmt: skip
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.extend(searcher.stdout), daemon=True)
+        reader.start()
         try:
-            time.sleep(1.0)  # the searcher is up and searching the old directory
+            deadline = time.monotonic() + 120
+            while len(out) < 3:  # a whole round of searches of the old directory first
+                assert searcher.poll() is None, errors.read_text()
+                assert time.monotonic() < deadline, "the searcher never searched"
+                time.sleep(0.1)
             started = time.perf_counter()
             result = target.run("import", str(feed_b), "--source", "s", "--format", "meeting-guide")
             took = time.perf_counter() - started
             assert "100 created" in result.stdout and "100 removed" in result.stdout, result.stdout
             stop.touch()
-            out, err = searcher.communicate(timeout=120)
+            searcher.wait(timeout=120)
+            reader.join(timeout=30)
         finally:
             if searcher.poll() is None:
                 searcher.kill()
-        assert searcher.returncode == 0, err
-    lines = [json.loads(line) for line in out.splitlines()]
+        assert searcher.returncode == 0, errors.read_text()
+    lines = [json.loads(line) for line in out]
     mixed = [line for line in lines if len(line["tags"]) != 1]
     assert not mixed, f"searches that saw half an import: {mixed[:5]}"
     seen = [line["tags"][0] for line in lines]
