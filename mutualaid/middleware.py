@@ -15,6 +15,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
 
@@ -81,3 +82,22 @@ class VaryOnLanguageCookieMiddleware:
         if response.get("Content-Type", "").startswith(self.translated_types):
             patch_vary_headers(response, ("Cookie",))
         return response
+
+
+class DataInServiceLanguageMiddleware:
+    """The JSON API, the BMLT API and the feeds speak the service's language
+    (settings.LANGUAGE_CODE), whatever the client's Accept-Language: their labels
+    ("schedule", "type_labels") and messages are then the same for every client, so a
+    cached response (mutualaid/directory/cache.py) never hands one visitor's language to
+    another. Runs after LocaleMiddleware, which chose the visitor's language."""
+
+    prefixes = ("/api/", "/main_server/", "/feeds/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(self.prefixes):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)

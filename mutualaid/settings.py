@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # their browser's Accept-Language, else English. After sessions, before common.
     "django.middleware.locale.LocaleMiddleware",
     "mutualaid.middleware.VaryOnLanguageCookieMiddleware",
+    # The APIs and feeds in the service's language only, so cached responses are shared safely.
+    "mutualaid.middleware.DataInServiceLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -162,3 +162,20 @@ def test_only_pages_vary_on_the_language_cookie(rf):
     ]:
         out = VaryOnLanguageCookieMiddleware(lambda request, r=response: r)(rf.get("/"))
         assert ("Cookie" in out.get("Vary", "")) is varies, response["Content-Type"]
+
+
+def test_the_api_speaks_the_service_language_so_cached_searches_are_shared(client, meeting):
+    """A Spanish browser's API search must not leave Spanish in the shared search cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    params = {"near": "51.5074,-0.1278", "radius_km": "10"}
+    spanish = client.get("/api/v1/meetings", params, **ES).json()
+    english = client.get("/api/v1/meetings", params).json()
+    assert spanish == english
+    first = english["results"][0]
+    assert first["schedule"] == "Every Monday, 19:30"
+    detail = client.get(f"/api/v1/meetings/{meeting.slug}", **ES).json()
+    assert "Women only" in detail["type_labels"] and detail["schedule"] == first["schedule"]
+    # The pages themselves still follow the visitor's language.
+    assert "Cada lunes, 19:30" in _html(client.get(meeting.get_absolute_url(), **ES))
