@@ -201,7 +201,11 @@ def funnel_from_categories(c: Sequence[Figure], total: Figure = None) -> list[St
         if inside != SUPPRESSED or total in (None, SUPPRESSED):
             return inside
         outside = _sum([*c[:lo], *c[hi:]])
-        return SUPPRESSED if outside == SUPPRESSED else int(total) - int(outside)
+        if outside == SUPPRESSED:
+            return SUPPRESSED
+        derived = int(total) - int(outside)
+        # never print a small count, even one the table lets a reader work out
+        return SUPPRESSED if 1 <= derived < THRESHOLD else derived
 
     reached = [
         total if total is not None else _sum(c[0:9]),
