@@ -860,6 +860,15 @@ def provision_sections(prov: pv.Provision, *, prefix: str = "") -> list[Section]
             points=[(m.lat, m.lng) for m in prov.local],
             places=[(p.name, p.lat, p.lng) for p in grid.places[:12]],
             title=_("Distance to the nearest meeting"),
+            labels=(_("longitude"), _("latitude"), _("km to the nearest meeting")),
+            description=_(
+                "%(n)s of %(t)s grid cells of 1 km are more than %(d)s km from a meeting."
+            )
+            % {
+                "n": int((grid.lacks["any"] & grid.inside).sum()),
+                "t": grid.cells,
+                "d": show(area.gap_km),
+            },
         )
         distance_table = Table(
             f"{prefix}distance-map",
