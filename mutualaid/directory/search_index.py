@@ -20,8 +20,8 @@ Freshness: the index belongs to one directory generation (cache.py: every change
 what the directory shows moves it, in every process). Each search reads the generation
 and the highest meeting id (one statement, two primary-key reads) and rebuilds the index
 when either moved, at the second near search of the new generation in this process (the
-first uses SQL, so a one-off command never builds it): about 1 s per 250,000 listed
-meetings. Inside a transaction searches use SQL (it sees the transaction's own changes).
+first uses SQL, so a one-off command never builds it): it reads every listed meeting and
+makes the arrays in Python, 6-31 s for 250,000 on a loaded 2-core machine (bench). Inside a transaction searches use SQL (it sees the transaction's own changes).
 Text searches use SQL. Directories smaller than
 settings.SEARCH_INDEX_MIN_MEETINGS use SQL (fast enough there, no rebuild pauses).
 """
