@@ -147,7 +147,10 @@ def verify(path: Path, *, vendor: str) -> int:
         finally:
             db.close()
     else:
-        listing = _run([pg_tool("pg_restore"), "--list", str(path)], dict(os.environ))
+        try:
+            listing = _run([pg_tool("pg_restore"), "--list", str(path)], dict(os.environ))
+        except BackupError as exc:
+            raise BackupError(f"{path} is not a readable pg_dump archive: {exc}") from None
         tables = {
             line.split()[-2]
             for line in listing.splitlines()

@@ -86,15 +86,16 @@ class Target:
     # raw connections, no Django: the test process's own Django points at its test DB
     def query(self, sql: str, params=()) -> list[tuple]:
         if self.vendor == "sqlite":
-            db = sqlite3.connect(self.sqlite_path, timeout=30)
+            db = sqlite3.connect(self.sqlite_path, timeout=30, isolation_level=None)
             try:
-                return db.execute(sql, params).fetchall()
+                return db.execute(sql, params).fetchall()  # autocommit, as on PostgreSQL
             finally:
                 db.close()
         import psycopg
 
         with psycopg.connect(**self.pg, autocommit=True) as db:
-            return db.execute(sql.replace("?", "%s"), params).fetchall()
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
 
     def snapshot(self, tables=("directory_meeting", "directory_source", "directory_importrun")):
         """Every row of every given table, ordered by id, as plain values."""
