@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
-from functools import wraps
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.shortcuts import render as django_render
 from django.template.loader import render_to_string
@@ -25,8 +22,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mutualaid.accounts.decorators import forbidden
-from mutualaid.accounts.mfa import is_verified, mfa_url
+from mutualaid.accounts.decorators import deny, forbidden, staff_view
 from mutualaid.accounts.roles import can_see_client_data
 from mutualaid.audit.services import record_event
 from mutualaid.lib import pdf
@@ -60,37 +56,12 @@ def render(request, template, context=None, **kwargs):
     return django_render(request, template, context, **kwargs)
 
 
-def _deny(request, reason: str) -> None:
-    record_event(
-        actor=request.user,
-        action="denied",
-        request=request,
-        detail={"path": request.path[:200], "method": request.method, "reason": reason},
-    )
-
-
 NOT_YOUR_FIGURES = gettext_lazy("Your role does not include these figures.")
 
 
 def gate(allowed, message=NOT_YOUR_FIGURES):
     """Signed in → second factor verified this session → allowed(user), else 403 (audited)."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            user = request.user
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            if not is_verified(user):
-                return HttpResponseRedirect(mfa_url(request))
-            if not allowed(user):
-                _deny(request, "role")
-                return forbidden(request, str(message))
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
+    return staff_view(allowed, message, reason="role")
 
 
 def _audit_read(request, view: str, **counts) -> None:
@@ -159,7 +130,7 @@ def index(request):
         return redirect("insights:supervision", username=user.get_username())
     if selectors.can_see_area(user):
         return redirect("insights:area")
-    _deny(request, "role")
+    deny(request, "role")
     return forbidden(request, _("Your role does not include these figures."))
 
 
@@ -205,7 +176,7 @@ def supervision_list(request):
 def _keyworker(request, username: str):
     found = selectors.keyworkers_visible_to(request.user).filter(username=username).first()
     if found is None:
-        _deny(request, "not in scope")
+        deny(request, "not in scope")
         raise Http404(_("There is no such keyworker among the people you supervise."))
     return found
 
@@ -310,7 +281,7 @@ def self_assessment(request):
                 messages.success(request, _("Your answers are saved."))
                 return redirect("insights:self-assessment")
     elif request.method == "POST":
-        _deny(request, "read only")
+        deny(request, "read only")
         return forbidden(request, _("You can read this self-assessment but not change it."))
     _audit_read(request, "self_assessment", area=area_name[:100])
     return render(
