@@ -93,6 +93,28 @@ def site(transactional_db, django_db_serialized_rollback, live_server) -> Site:
     return Site(url=live_server.url, meetings=_load_demo_directory())
 
 
+@pytest.fixture
+def audit_trail_emptied_after(site):
+    """For tests whose pages commit audit events (signing in, client pages). The database
+    is emptied after each test, and the audit table's append-only triggers (audit
+    migration 0002) refuse that: after the test, and only then, lift them, delete the
+    test's events and put them back."""
+    yield
+    import importlib
+
+    from django.db import connection
+
+    triggers = importlib.import_module("mutualaid.audit.migrations.0002_append_only_triggers")
+    down = {"sqlite": triggers.SQLITE_DOWN, "postgresql": triggers.POSTGRES_DOWN}
+    up = {"sqlite": triggers.SQLITE_UP, "postgresql": triggers.POSTGRES_UP}
+    with connection.cursor() as cursor:
+        for sql in down.get(connection.vendor, []):
+            cursor.execute(sql)
+        cursor.execute("DELETE FROM audit_auditevent")
+        for sql in up.get(connection.vendor, []):
+            cursor.execute(sql)
+
+
 @pytest.fixture(scope="package")
 def browser(django_db_setup):
     """Debian's Chromium, one per xdist worker that runs e2e tests, closed after the last

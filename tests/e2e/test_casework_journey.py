@@ -27,33 +27,10 @@ from tests.accounts.helpers import STAFF_PASSWORD, current_totp, make_organisati
 from tests.casework.helpers import make_client, make_volunteer
 from tests.e2e.test_accessibility import AXE_JS, FAILING_IMPACTS, RUN_AXE, describe
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("audit_trail_emptied_after")]
 
 CLIENT_NAME = "Robin Journeyman"
 CONCERN = "Worried about speaking in a group"
-
-
-@pytest.fixture(autouse=True)
-def emptied_audit_trail_after(site):
-    """The journey commits audit events. PostgreSQL empties tables after the test with
-    TRUNCATE; on SQLite the flush DELETEs, which the append-only triggers refuse: lift
-    them for that only (as tests/reliability/test_backup_restore.py does)."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'audit_auditevent'"
-        )
-        triggers = cursor.fetchall()
-        for name, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        cursor.execute("DELETE FROM audit_auditevent")
-        for _, sql in triggers:
-            cursor.execute(sql)
 
 
 @pytest.fixture

@@ -90,30 +90,7 @@ def test_public_pages_keep_their_content_security_policy(desktop):
     watched.check("the API docs")
 
 
-@pytest.fixture
-def audit_rows_deletable(django_db_setup, django_db_blocker):
-    """Signing in writes audit events, which the database refuses to delete (triggers, see
-    mutualaid/audit/migrations/0002). The live-server tests empty the database after each
-    test, so for this one the triggers are dropped, the test's events deleted, and the
-    triggers put back."""
-    import importlib
-
-    from django.db import connection
-
-    triggers = importlib.import_module("mutualaid.audit.migrations.0002_append_only_triggers")
-    down = {"sqlite": triggers.SQLITE_DOWN, "postgresql": triggers.POSTGRES_DOWN}
-    up = {"sqlite": triggers.SQLITE_UP, "postgresql": triggers.POSTGRES_UP}
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        for sql in down.get(connection.vendor, []):
-            cursor.execute(sql)
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent")
-        for sql in up.get(connection.vendor, []):
-            cursor.execute(sql)
-
-
-def test_casework_pages_keep_their_content_security_policy(audit_rows_deletable, desktop):
+def test_casework_pages_keep_their_content_security_policy(audit_trail_emptied_after, desktop):
     from mutualaid.accounts.models import Role
     from tests.accounts.helpers import (
         STAFF_PASSWORD,

@@ -10,30 +10,7 @@ import base64
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def emptied_audit_trail_after(site):
-    """The demo and the pages commit audit events. PostgreSQL empties tables after the test
-    with TRUNCATE; on SQLite the flush DELETEs, which the append-only triggers refuse: lift
-    them for that only (as tests/e2e/test_casework_journey.py does)."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'audit_auditevent'"
-        )
-        triggers = cursor.fetchall()
-        for name, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        cursor.execute("DELETE FROM audit_auditevent")
-        for _, sql in triggers:
-            cursor.execute(sql)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("audit_trail_emptied_after")]
 
 
 @pytest.fixture
