@@ -22,10 +22,9 @@ TIME_OF_DAY = {
 FORM_TYPES = ["women", "men", "lgbtq", "newcomer", "open", "wheelchair", "secular", "young_people"]
 
 
-def home(request):
-    params = request.GET
-    searched = any(params.get(k) for k in ("place", "near", "day", "when", "fellowship", "text"))
-    context = {
+def search_form_context(params) -> dict:
+    """What the search form needs (the home page and the print form show the same one)."""
+    return {
         "params": params,
         "days": list(zip(schedule.DAY_NAMES, DAY_LABELS, strict=True)),
         "times_of_day": [(key, label) for key, (_, _, label) in TIME_OF_DAY.items()],
@@ -35,9 +34,14 @@ def home(request):
         "selected_types": params.getlist("type"),
         "fellowships": Fellowship.objects.order_by("name"),
         "approaches": Approach.choices,
-        "searched": searched,
         "radii": ["5", "10", "25", "50"],
     }
+
+
+def home(request):
+    params = request.GET
+    searched = any(params.get(k) for k in ("place", "near", "day", "when", "fellowship", "text"))
+    context = {**search_form_context(params), "searched": searched}
     if not searched:
         return render(request, "directory/home.html", context)
     when = params.get("when", "")
@@ -207,19 +211,7 @@ def print_list(request):
 
     params = request.GET
     filters = Filters.from_querydict(params)
-    context = {
-        "params": params,
-        "days": list(zip(schedule.DAY_NAMES, DAY_LABELS, strict=True)),
-        "times_of_day": [(key, label) for key, (_, _, label) in TIME_OF_DAY.items()],
-        "form_types": [
-            (key, vocabulary.meeting_types()[key].label_for(get_language())) for key in FORM_TYPES
-        ],
-        "selected_types": params.getlist("type"),
-        "fellowships": Fellowship.objects.order_by("name"),
-        "approaches": Approach.choices,
-        "radii": ["5", "10", "25", "50"],
-        "max_meetings": MAX_MEETINGS,
-    }
+    context = {**search_form_context(params), "max_meetings": MAX_MEETINGS}
     output = params.get("format") or "pdf"
     if output not in FORMATS:
         context["error"] = gettext("format: unknown format %(format)r (use pdf or html)") % {
