@@ -299,6 +299,11 @@ GENERATION_MEMO_SECONDS = float(os.environ.get("GENERATION_MEMO_SECONDS", "0" if
 # (mutualaid/directory/search_index.py) once the directory lists this many; 0 always.
 SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "on") != "off"
 SEARCH_INDEX_MIN_MEETINGS = int(os.environ.get("SEARCH_INDEX_MIN_MEETINGS", "20000"))
+# "background": a worker builds its index in a thread while its searches use SQL (no
+# request waits for a build); "inline": the search that needs it builds it (tests,
+# benchmarks). A failed build is tried again by a search this many seconds later.
+SEARCH_INDEX_BUILD = os.environ.get("SEARCH_INDEX_BUILD", "background")
+SEARCH_INDEX_RETRY_SECONDS = float(os.environ.get("SEARCH_INDEX_RETRY_SECONDS", "60"))
 
 # Middleware (mutualaid/serving.py): gzip first (it compresses whatever the rest return,
 # with Django's BREACH padding, and honours gzip;q=0), then ETag and 304 for every

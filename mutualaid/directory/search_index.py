@@ -9,41 +9,65 @@ latitude (a bounding box is then a binary search plus a slice), and answers with
 ids; the page's meetings are then read in one query.
 
 Exactly the same results as the SQL path: the same filters on the same values (listed,
-visible to the viewer, fellowships, approaches, all-of types as bits, any-of languages
-as bits, modes, days, start-minute window, the bounding box, then the great-circle
-distance), the same orderings and ties. Distances are computed with NumPy and then, for
-every meeting within DISTANCE_EPS of the radius or of the page's last distance, again
-with the Python operations of search._placed_within, so that membership, order and the
-distances shown are those floats exactly (NumPy's sin/cos may differ in the last bit).
+visible to the viewer, fellowships, approaches, all-of types, any-of languages, modes,
+days, start-minute window, the bounding box, then the great-circle distance), the same
+orderings and ties. Distances are computed with NumPy and then, for every meeting within
+DISTANCE_EPS of the radius or of the page's last distance, again with the Python
+operations of search._placed_within, so that membership, order and the distances shown
+are those floats exactly (NumPy's sin/cos may differ in the last bit).
 
-Freshness: the index belongs to one directory generation (cache.py: every change to
-what the directory shows moves it, in every process). Each search reads the generation
-and the highest meeting id (one statement, two primary-key reads) and rebuilds the index
-when either moved, at the second near search of the new generation in this process (the
-first uses SQL, so a one-off command never builds it): it reads every listed meeting and
-makes the arrays in Python, 6-31 s for 250,000 on a loaded 2-core machine (bench). Inside a transaction searches use SQL (it sees the transaction's own changes).
-Text searches use SQL. Directories smaller than
-settings.SEARCH_INDEX_MIN_MEETINGS use SQL (fast enough there, no rebuild pauses).
+Small: each column in the narrowest integer type its values need (chosen when the build
+ends), latitude and longitude as stored (float64: the exact recompute needs them), types
+and languages as a number into the table of distinct packed values (a query turns its
+wanted tokens into a yes/no table over those few thousand values, then one lookup per
+meeting); about 40 bytes a meeting. Built with bounded memory: rows are read with
+fetchmany (a server-side cursor on PostgreSQL) and turned into small arrays chunk by
+chunk, never a list of every row.
+
+Freshness: the index belongs to a stamp: the directory generation (cache.py: every
+change to what the directory shows moves it, in every process), when it moved, and the
+highest meeting id, read in one statement before each search; an index whose stamp is
+not the current one never answers. The build reads its stamp, the fellowships and the
+rows in one snapshot (a REPEATABLE READ, READ ONLY transaction on PostgreSQL; a deferred,
+read-only transaction on SQLite, whose WAL gives it one snapshot without locking out
+writers), so the index is exactly the directory of its stamp.
+
+When it is built (settings.SEARCH_INDEX_BUILD): the first near search of a new stamp in a
+process uses SQL and builds nothing (a one-off process, `mutualaid search`, never pays
+for a build it would use once). At the next one, "background" (the default) starts a
+daemon thread that builds the index on its own database connection (at most one per
+process and database) while searches keep using SQL; the thread swaps the index in only
+if its stamp is still the current one, logs a failure (no row data) and lets a search
+SEARCH_INDEX_RETRY_SECONDS later start another. "inline" builds in the search that asks
+(deterministic: for tests and benchmarks). Inside a transaction searches use SQL (it sees
+the transaction's own changes). Text searches use SQL. Directories smaller than
+settings.SEARCH_INDEX_MIN_MEETINGS use SQL (fast enough there).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from mutualaid.lib import geo, schedule
 
 from .models import DirectoryGeneration, Fellowship, Meeting, Mode, Visibility
 
+logger = logging.getLogger(__name__)
+
 # Distances within this of a decision (the radius, the page's last distance) are
 # computed again in Python: far more than NumPy's and libm's last-bit differences.
 DISTANCE_EPS_KM = 1e-6
 NO_DAY = 7  # the group of "by appointment" meetings (weekday NULL)
+FETCH_ROWS = 20_000  # rows per fetchmany while building: a few MB of Python tuples
 _COLUMNS = (
     "id",
     "latitude",
@@ -64,9 +88,12 @@ _COLUMNS = (
     "month_week",
     "series_anchor",
 )
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards the dicts below (never held during a background build)
 _indexes: dict[str, NearIndex] = {}
 _first_seen: dict[str, tuple] = {}
+_builders: dict[str, threading.Thread] = {}  # database -> the thread building its index
+_failed_at: dict[str, float] = {}  # database -> time.monotonic() of its last failed build
+_inline_lock = threading.Lock()  # one inline build at a time
 
 
 def for_query(query, using: str = DEFAULT_DB_ALIAS) -> NearIndex | None:
@@ -79,18 +106,102 @@ def for_query(query, using: str = DEFAULT_DB_ALIAS) -> NearIndex | None:
         return None
     stamp = _generation(using)
     index = _indexes.get(using)
-    if index is None or index.stamp != stamp:
-        if _first_seen.get(using) != stamp:
-            # The first near search of a generation in this process uses SQL: a one-off
-            # process (`mutualaid search`) never pays for a build it would use once.
-            _first_seen[using] = stamp
-            return None
+    if index is not None and index.stamp == stamp:
+        return index if index.enabled else None
+    if index is not None:
+        # Stale: it never answers again; let go of it now rather than hold two at once.
         with _lock:
+            if _indexes.get(using) is index:
+                del _indexes[using]
+    if _first_seen.get(using) != stamp:
+        # The first near search of a stamp in this process uses SQL: a one-off process
+        # (`mutualaid search`) never pays for a build it would use once.
+        _first_seen[using] = stamp
+        return None
+    if build_mode() == "inline":
+        with _inline_lock:
             index = _indexes.get(using)
             if index is None or index.stamp != stamp:
-                index = NearIndex.build(using, stamp)
+                index = NearIndex.build(using)
+                with _lock:
+                    _indexes[using] = index
+        return index if index.stamp == stamp and index.enabled else None
+    start_build(using)
+    return None  # SQL answers while the index is built
+
+
+def build_mode() -> str:
+    mode = getattr(settings, "SEARCH_INDEX_BUILD", "background")
+    if mode not in ("background", "inline"):
+        raise ValueError(f"SEARCH_INDEX_BUILD must be 'background' or 'inline', got {mode!r}")
+    return mode
+
+
+def start_build(using: str = DEFAULT_DB_ALIAS) -> threading.Thread | None:
+    """Start a background build of this database's index, unless one is running or the
+    last one failed less than SEARCH_INDEX_RETRY_SECONDS ago; returns the new thread."""
+    with _lock:
+        running = _builders.get(using)
+        if running is not None and running.is_alive():
+            return None
+        failed = _failed_at.get(using)
+        retry = getattr(settings, "SEARCH_INDEX_RETRY_SECONDS", 60)
+        if failed is not None and time.monotonic() - failed < retry:
+            return None
+        thread = threading.Thread(
+            target=_build_in_background,
+            args=(using,),
+            name=f"search-index-{using}",
+            daemon=True,  # never keeps a process from exiting
+        )
+        _builders[using] = thread
+        thread.start()
+        return thread
+
+
+def wait_for_build(using: str = DEFAULT_DB_ALIAS, timeout: float | None = None) -> bool:
+    """Wait for this database's background build, if one is running; True when none is."""
+    thread = _builders.get(using)
+    if thread is not None:
+        thread.join(timeout)
+        return not thread.is_alive()
+    return True
+
+
+def _build_in_background(using: str) -> None:
+    started = time.monotonic()
+    try:
+        index = NearIndex.build(using)
+        current = _generation(using)
+        with _lock:
+            swapped = index.stamp == current
+            if swapped:
                 _indexes[using] = index
-    return index if index.enabled else None
+                _failed_at.pop(using, None)
+        logger.info(
+            "search index for database %r: %d meetings, %.1f MB, built in %.1f s; %s",
+            using,
+            index.size,
+            index.nbytes / 2**20,
+            time.monotonic() - started,
+            "in use" if swapped else "discarded (the directory changed meanwhile)",
+        )
+    except Exception as exc:
+        with _lock:
+            _failed_at[using] = time.monotonic()
+        # The class and where, not the message: no row's values in the log.
+        logger.error(
+            "search index build failed for database %r after %.1f s (%s); searches use SQL,"
+            " a later one retries",
+            using,
+            time.monotonic() - started,
+            type(exc).__name__,
+        )
+    finally:
+        connections[using].close()  # this thread's own connection
+        with _lock:
+            if _builders.get(using) is threading.current_thread():
+                del _builders[using]
 
 
 def _generation(using: str) -> tuple:
@@ -113,30 +224,54 @@ def _generation(using: str) -> tuple:
     return (conn.settings_dict["NAME"], *row)
 
 
-class _Bits:
-    """Token -> bit, for packed ',a,b,' columns (types, languages): up to 128 tokens."""
+@contextmanager
+def _snapshot(conn):
+    """One read-only snapshot for every statement inside (see the module's docstring)."""
+    if conn.vendor == "sqlite":
+        # Not transaction.atomic(): the project's SQLite transactions are IMMEDIATE (they
+        # take the write lock); a deferred read transaction in WAL mode holds one
+        # snapshot from its first read and blocks no writer.
+        conn.ensure_connection()
+        with conn.cursor() as cursor:
+            cursor.execute("BEGIN DEFERRED")
+        try:
+            yield
+        finally:
+            with conn.cursor() as cursor:
+                cursor.execute("COMMIT")
+        return
+    with transaction.atomic(using=conn.alias):
+        if conn.vendor == "postgresql":
+            with conn.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
-    def __init__(self, packed_values):
+
+class _Bits:
+    """The distinct packed ',a,b,' values of a column (types, languages) and their tokens
+    as 128-bit masks: meetings hold a value's number; a query makes a yes/no table over
+    the values (a few thousand), then looks each meeting's number up in it."""
+
+    def __init__(self, values: list[str]):
         tokens = set()
-        for packed in set(packed_values):
+        for packed in values:
             tokens.update(t for t in packed.split(",") if t)
         self.bit = {token: i for i, token in enumerate(sorted(tokens))}
         self.ok = len(self.bit) <= 128
-        self._memo: dict[str, tuple[int, int]] = {}
-
-    def words(self, packed: str) -> tuple[int, int]:
-        found = self._memo.get(packed)
-        if found is None:
-            lo = hi = 0
-            for token in packed.split(","):
-                if token:
-                    i = self.bit[token]
-                    if i < 64:
-                        lo |= 1 << i
-                    else:
-                        hi |= 1 << (i - 64)
-            found = self._memo[packed] = (lo, hi)
-        return found
+        self.lo = np.zeros(len(values), dtype=np.uint64)
+        self.hi = np.zeros(len(values), dtype=np.uint64)
+        if self.ok:
+            for n, packed in enumerate(values):
+                lo = hi = 0
+                for token in packed.split(","):
+                    if token:
+                        i = self.bit[token]
+                        if i < 64:
+                            lo |= 1 << i
+                        else:
+                            hi |= 1 << (i - 64)
+                self.lo[n], self.hi[n] = lo, hi
+        self._memo: dict[tuple, np.ndarray | None] = {}
 
     def mask(self, tokens) -> tuple[int, int] | None:
         """The bits of these tokens; None when one is in no meeting at all."""
@@ -151,99 +286,232 @@ class _Bits:
                 hi |= 1 << (i - 64)
         return lo, hi
 
+    def all_of(self, tokens) -> np.ndarray | None:
+        """Yes/no by value number: has every one of these tokens; None: no value has."""
+        key = ("all", *tokens)
+        if key not in self._memo:
+            bits = self.mask(tokens)
+            table = None
+            if bits is not None:
+                want_lo, want_hi = np.uint64(bits[0]), np.uint64(bits[1])
+                table = ((self.lo & want_lo) == want_lo) & ((self.hi & want_hi) == want_hi)
+            self._remember(key, table)
+        return self._memo[key]
+
+    def any_of(self, tokens) -> np.ndarray | None:
+        """Yes/no by value number: has at least one of these tokens; None: no value has."""
+        key = ("any", *tokens)
+        if key not in self._memo:
+            known = [t for t in tokens if t in self.bit]
+            table = None
+            if known:
+                any_lo = any_hi = 0
+                for token in known:
+                    w_lo, w_hi = self.mask([token])
+                    any_lo, any_hi = any_lo | w_lo, any_hi | w_hi
+                table = ((self.lo & np.uint64(any_lo)) != 0) | ((self.hi & np.uint64(any_hi)) != 0)
+            self._remember(key, table)
+        return self._memo[key]
+
+    def _remember(self, key, table) -> None:
+        if len(self._memo) >= 512:
+            self._memo.clear()
+        self._memo[key] = table
+
+    @property
+    def nbytes(self) -> int:
+        return self.lo.nbytes + self.hi.nbytes
+
 
 _MODE_CODES = {mode: i for i, mode in enumerate(Mode.values)}
+_ONLINE = _MODE_CODES[Mode.ONLINE]
+_VISIBILITY_CODES = {Visibility.PUBLIC.value: 0, Visibility.RESTRICTED.value: 1}  # else 2
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """values in the narrowest signed integer type that holds them all."""
+    if not len(values):
+        return values.astype(np.int8)
+    low, high = int(values.min()), int(values.max())
+    for dtype in (np.int8, np.int16, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return values.astype(dtype, copy=False)
+    raise ValueError("integer column out of range")
+
+
+class _Builder:
+    """Rows of the listed-meeting SELECT, chunk by chunk, into per-chunk arrays."""
+
+    # column -> build-time dtype (wide; _Part narrows each one when it is sorted)
+    FIELDS = {
+        "ids": np.int64,
+        "lat": np.float64,
+        "lng": np.float64,
+        "group": np.int8,
+        "start_minute": np.int16,
+        "week_minute": np.int16,
+        "zone": np.int32,
+        "mode": np.int8,
+        "types": np.int32,
+        "languages": np.int32,
+        "fellowship": np.int64,
+        "visibility": np.int8,
+        "organisation": np.int64,
+        "schedule": np.int32,
+    }
+
+    def __init__(self, converters):
+        self.start_of, self.anchor_of = converters
+        self.rows = 0
+        self.chunks = {
+            "placed": {f: [] for f in self.FIELDS},
+            "online": {f: [] for f in self.FIELDS},
+        }
+        self.zones: dict[str, int] = {}
+        self.types: dict[str, int] = {}
+        self.languages: dict[str, int] = {}
+        self.schedule_numbers: dict[tuple, int] = {}
+        self.max_fellowship = 0
+
+    def add(self, rows: list[tuple]) -> None:
+        self.rows += len(rows)
+        cols = list(zip(*rows, strict=True))
+        zones, types, languages = self.zones, self.types, self.languages
+        numbers, start_of, anchor_of = self.schedule_numbers, self.start_of, self.anchor_of
+        other = len(_MODE_CODES)
+        schedules = []
+        for start, frequency, nth, anchor in zip(
+            cols[13], cols[14], cols[15], cols[16], strict=True
+        ):
+            key = (start_of(start), frequency, nth, anchor_of(anchor))
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(numbers)
+            schedules.append(number)
+        arrays = {
+            "ids": np.array(cols[0], dtype=np.int64),
+            "lat": np.array(cols[1], dtype=np.float64),  # None -> nan
+            "lng": np.array(cols[2], dtype=np.float64),
+            "group": np.array([NO_DAY if v is None else v for v in cols[3]], np.int8),
+            "start_minute": np.array([-1 if v is None else v for v in cols[4]], np.int16),
+            "week_minute": np.array([-1 if v is None else v for v in cols[5]], np.int16),
+            "zone": np.array([zones.setdefault(z, len(zones)) for z in cols[6]], np.int32),
+            "mode": np.array([_MODE_CODES.get(v, other) for v in cols[7]], np.int8),
+            "types": np.array([types.setdefault(v, len(types)) for v in cols[8]], np.int32),
+            "languages": np.array(
+                [languages.setdefault(v, len(languages)) for v in cols[9]], np.int32
+            ),
+            "fellowship": np.array(cols[10], dtype=np.int64),
+            "visibility": np.array([_VISIBILITY_CODES.get(str(v), 2) for v in cols[11]], np.int8),
+            "organisation": np.array([-1 if v is None else v for v in cols[12]], np.int64),
+            "schedule": np.array(schedules, dtype=np.int32),
+        }
+        self.max_fellowship = max(self.max_fellowship, int(arrays["fellowship"].max()))
+        online = arrays["mode"] == _ONLINE
+        placed = ~online & ~np.isnan(arrays["lat"]) & ~np.isnan(arrays["lng"])
+        for name, mask in (("placed", placed), ("online", online)):
+            for field, values in arrays.items():
+                self.chunks[name][field].append(values[mask])
+
+    def part(self, name: str, *, sort_lat: bool) -> _Part:
+        chunks = self.chunks.pop(name)
+        return _Part(chunks, sort_lat=sort_lat, fields=self.FIELDS)
 
 
 class _Part:
     """Arrays of one kind of meeting (with a place, or online), grouped by weekday group
     (0-6, NO_DAY) and, with a place, sorted by latitude within a group (then id)."""
 
-    def __init__(self, rows: list[tuple], types: _Bits, languages: _Bits, zones, sort_lat):
-        cols = list(zip(*rows, strict=True)) if rows else [()] * len(_COLUMNS)
-        ids = np.array(cols[0], dtype=np.int64)
-        lat = np.array([math.nan if v is None else v for v in cols[1]], dtype=np.float64)
-        group = np.array([NO_DAY if v is None else v for v in cols[3]], dtype=np.int8)
+    def __init__(self, chunks: dict[str, list[np.ndarray]], *, sort_lat: bool, fields):
+        def column(name):
+            found = chunks.pop(name)
+            values = np.concatenate(found) if found else np.array([], dtype=fields[name])
+            found.clear()
+            return values
+
+        ids, group = column("ids"), column("group")
+        lat = column("lat") if sort_lat else None
         order = np.lexsort((ids, lat, group) if sort_lat else (ids, group))
-        self.ids = ids[order]
-        self.lat = lat[order]
-        lng = np.array([math.nan if v is None else v for v in cols[2]], dtype=np.float64)
-        self.lng = lng[order]
-        self.lat_r = np.radians(self.lat)
-        self.cos_lat = np.cos(self.lat_r)
-        self.start_minute = np.array([-1 if v is None else v for v in cols[4]], np.int32)[order]
-        self.week_minute = np.array([-1 if v is None else v for v in cols[5]], np.int64)[order]
-        self.zone = np.array([zones.setdefault(z, len(zones)) for z in cols[6]], np.int32)[order]
-        other = len(_MODE_CODES)
-        self.mode = np.array([_MODE_CODES.get(v, other) for v in cols[7]], np.int8)[order]
-        type_words = np.array([types.words(v) for v in cols[8]], np.uint64).reshape(-1, 2)
-        self.types_lo, self.types_hi = type_words[order, 0], type_words[order, 1]
-        words = np.array([languages.words(v) for v in cols[9]], np.uint64).reshape(-1, 2)
-        self.lang_lo, self.lang_hi = words[order, 0], words[order, 1]
-        self.fellowship = np.array(cols[10], dtype=np.int64)[order]
-        visibility = np.array([str(v) for v in cols[11]], dtype=object)
-        self.public = (visibility == Visibility.PUBLIC.value).astype(bool)[order]
-        self.restricted = (visibility == Visibility.RESTRICTED.value).astype(bool)[order]
-        self.organisation = np.array([-1 if v is None else v for v in cols[12]], np.int64)[order]
+        self.ids = _narrow(ids[order])
+        del ids
         self.weekday = group[order]
-        self.schedule = np.array(cols[13], dtype=np.int32)[order]  # see NearIndex.schedules
-        bounds = np.searchsorted(group[order], np.arange(NO_DAY + 2), side="left")
+        del group
+        if sort_lat:
+            self.lat, self.lng = lat[order], column("lng")[order]
+            del lat
+        else:  # online meetings: a place they may have is not searched
+            column("lat"), column("lng")
+            self.lat = self.lng = np.array([], dtype=np.float64)
+        for name in ("start_minute", "week_minute", "mode", "visibility"):
+            setattr(self, name, column(name)[order])
+        for name in ("zone", "types", "languages", "fellowship", "organisation", "schedule"):
+            setattr(self, name, _narrow(column(name)[order]))
+        bounds = np.searchsorted(self.weekday, np.arange(NO_DAY + 2), side="left")
         self.groups = {g: (int(bounds[g]), int(bounds[g + 1])) for g in range(NO_DAY + 1)}
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 class NearIndex:
-    def __init__(self, rows: list[tuple], stamp: tuple, fellowships: list[Fellowship], converters):
+    def __init__(self, built: _Builder, stamp: tuple, fellowships: list[Fellowship]):
         self.stamp = stamp
-        self.types = _Bits(row[8] for row in rows)
-        self.languages = _Bits(row[9] for row in rows)
+        self.size = built.rows
+        self.types = _Bits(list(built.types))
+        self.languages = _Bits(list(built.languages))
         minimum = getattr(settings, "SEARCH_INDEX_MIN_MEETINGS", 20_000)
-        self.enabled = self.types.ok and self.languages.ok and len(rows) >= minimum
+        self.enabled = self.types.ok and self.languages.ok and built.rows >= minimum
         # Read-only Fellowship objects for the results' meeting.fellowship (a change to a
         # fellowship moves the generation, so these are current).
         self.fellowship_objects = {f.pk: f for f in fellowships}
         self.fellowship_by_code = {f.code: f.pk for f in fellowships}
         # Lookup tables are indexed by fellowship id: as long as the largest in use.
-        self.max_fellowship = max([f.pk for f in fellowships] + [r[10] for r in rows] + [0])
+        self.max_fellowship = max([f.pk for f in fellowships] + [built.max_fellowship, 0])
         self.fellowships_by_approach: dict[str, set[int]] = {}
         for f in fellowships:
             self.fellowships_by_approach.setdefault(f.approach, set()).add(f.pk)
-        if not self.enabled:
-            return
         # (start_time, frequency, month_week, series_anchor) by number: rows carry the
         # number (few distinct schedules: times x frequencies x anchors).
-        self.schedules: list[tuple] = []
+        self.schedules: list[tuple] = list(built.schedule_numbers)
         self._recurrences: dict[int, tuple] = {}
-        numbers: dict[tuple, int] = {}
-        start_of, anchor_of = converters
-        for i, row in enumerate(rows):
-            key = (start_of(row[13]), row[14], row[15], anchor_of(row[16]))
-            number = numbers.get(key)
-            if number is None:
-                number = numbers[key] = len(self.schedules)
-                self.schedules.append(key)
-            rows[i] = (*row[:13], number)
-        self.zones: dict[str, int] = {}
-        placed = [r for r in rows if r[7] != Mode.ONLINE and r[1] is not None and r[2] is not None]
-        online = [r for r in rows if r[7] == Mode.ONLINE]
-        self.placed = _Part(placed, self.types, self.languages, self.zones, sort_lat=True)
-        self.online = _Part(online, self.types, self.languages, self.zones, sort_lat=False)
-        self.zone_names = sorted(self.zones, key=self.zones.get)
+        self.zone_names = sorted(built.zones, key=built.zones.get)
+        if not self.enabled:
+            built.chunks.clear()
+            return
+        self.placed = built.part("placed", sort_lat=True)
+        self.online = built.part("online", sort_lat=False)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in arrays (the Python objects around them are a few hundred kB)."""
+        if not self.enabled:
+            return 0
+        return self.placed.nbytes + self.online.nbytes + self.types.nbytes + self.languages.nbytes
 
     @classmethod
-    def build(cls, using: str, stamp: tuple) -> NearIndex:
+    def build(cls, using: str) -> NearIndex:
+        """Read every listed meeting, its stamp and the fellowships in one snapshot."""
         conn = connections[using]
         listed = Meeting.objects.using(using).listed().values_list(*_COLUMNS)
-        sql, params = listed.query.sql_with_params()
-        with conn.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        fellowships = list(Fellowship.objects.using(using))
-        return cls(
-            rows,
-            stamp,
-            fellowships,
-            (_converter(conn, "start_time"), _converter(conn, "series_anchor")),
-        )
+        sql, params = listed.query.get_compiler(using=using).as_sql()
+        with _snapshot(conn):
+            stamp = _generation(using)
+            fellowships = list(Fellowship.objects.using(using))
+            built = _Builder((_converter(conn, "start_time"), _converter(conn, "series_anchor")))
+            cursor = conn.chunked_cursor()  # server-side on PostgreSQL
+            try:
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(FETCH_ROWS):
+                    built.add(rows)
+                    del rows
+            finally:
+                cursor.close()
+        return cls(built, stamp, fellowships)
 
     # --- filters ----------------------------------------------------------------------
 
@@ -254,23 +522,15 @@ class NearIndex:
         wanted_modes[[_MODE_CODES[m] for m in modes if m in _MODE_CODES]] = True
         mask = wanted_modes[part.mode[sl]]
         if query.types:
-            bits = self.types.mask(query.types)
-            if bits is None:
+            table = self.types.all_of(tuple(query.types))
+            if table is None:
                 return None
-            want_lo, want_hi = np.uint64(bits[0]), np.uint64(bits[1])
-            mask &= (part.types_lo[sl] & want_lo) == want_lo
-            mask &= (part.types_hi[sl] & want_hi) == want_hi
+            mask &= table[part.types[sl]]
         if query.languages:
-            known = [code for code in query.languages if code in self.languages.bit]
-            if not known:
+            table = self.languages.any_of(tuple(query.languages))
+            if table is None:
                 return None
-            any_lo = any_hi = 0
-            for code in known:
-                w_lo, w_hi = self.languages.mask([code])
-                any_lo, any_hi = any_lo | w_lo, any_hi | w_hi
-            mask &= ((part.lang_lo[sl] & np.uint64(any_lo)) != 0) | (
-                (part.lang_hi[sl] & np.uint64(any_hi)) != 0
-            )
+            mask &= table[part.languages[sl]]
         if query.fellowships or query.approaches:
             allowed = None
             if query.fellowships:
@@ -284,10 +544,11 @@ class NearIndex:
             wanted = np.zeros(self.max_fellowship + 1, dtype=bool)
             wanted[[pk for pk in allowed if pk <= self.max_fellowship]] = True
             mask &= wanted[part.fellowship[sl]]
-        visible = part.public[sl]
+        visibility = part.visibility[sl]
+        visible = visibility == 0
         if query.organisation_ids:
             own = np.isin(part.organisation[sl], np.array(query.organisation_ids, dtype=np.int64))
-            visible = visible | (part.restricted[sl] & own)
+            visible |= (visibility == 1) & own
         return mask & visible
 
     def _window(self, part: _Part, lo: int, hi: int, query) -> np.ndarray | bool:
@@ -347,9 +608,10 @@ class NearIndex:
         if len(boxes) > 1:
             pos = np.unique(pos)
         phi1 = math.radians(lat)
+        lat_r = np.radians(part.lat[pos])
         a = (
-            np.sin((part.lat_r[pos] - phi1) / 2) ** 2
-            + math.cos(phi1) * part.cos_lat[pos] * np.sin(np.radians(part.lng[pos] - lng) / 2) ** 2
+            np.sin((lat_r - phi1) / 2) ** 2
+            + math.cos(phi1) * np.cos(lat_r) * np.sin(np.radians(part.lng[pos] - lng) / 2) ** 2
         )
         distance = 2 * geo.EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(a)))
         radius = query.radius_km
@@ -457,7 +719,7 @@ class NearIndex:
         ids, week_minute, zone, placed_at, weekday, numbers = [], [], [], [], [], []
         for part, at, placed in parts:
             ids.append(part.ids[at])
-            week_minute.append(part.week_minute[at])
+            week_minute.append(part.week_minute[at].astype(np.int64))
             zone.append(part.zone[at])
             placed_at.append(at if placed else np.full(len(at), -1, dtype=np.int64))
             weekday.append(part.weekday[at])

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 @pytest.fixture
 def index_on():
-    with override_settings(SEARCH_INDEX=True, SEARCH_INDEX_MIN_MEETINGS=0):
+    with override_settings(
+        SEARCH_INDEX=True, SEARCH_INDEX_MIN_MEETINGS=0, SEARCH_INDEX_BUILD="inline"
+    ):
         search_index._indexes.clear()
         search_index._first_seen.clear()
         yield
