@@ -8,6 +8,10 @@ page carrying a form's CSRF token (the language switcher is on every page) gets 
 from the body without the token, which Django masks differently on every response, plus
 the visitor's CSRF secret: the page a browser already holds is then still usable (its
 token checks against the same secret), so it can be answered 304.
+
+HeadWithoutBodyMiddleware (outermost): a HEAD response keeps the headers GET would send
+(Content-Length included) but no body. Django hands the WSGI server the body a view made
+for HEAD; gunicorn dropped it with a warning on every such request.
 """
 
 from __future__ import annotations
@@ -68,3 +72,23 @@ class ConditionalGetMiddleware(DjangoConditionalGetMiddleware):
             digest = hashlib.md5(stable + b"\0" + secret, usedforsecurity=False).hexdigest()
             response["ETag"] = f'"{digest}"'
         return super().process_response(request, response)
+
+
+class HeadWithoutBodyMiddleware:
+    """HEAD: the response's headers, no body bytes (RFC 9110 9.3.2). A file being
+    streamed (the feeds) is closed unread; Content-Length stays what GET would send."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD":
+            if response.streaming:
+                response.streaming_content = []  # closers still run on response.close()
+            elif response.content:
+                length = response.get("Content-Length")
+                response.content = b""
+                if length is not None:
+                    response["Content-Length"] = length
+        return response

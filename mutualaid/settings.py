@@ -295,6 +295,10 @@ SEARCH_CACHE_SECONDS = int(os.environ.get("SEARCH_CACHE_SECONDS", "60"))
 # Each worker re-reads the generation at most this often (a change made by another
 # process is seen within it; 0 with DEBUG on, so tests and development see every change).
 GENERATION_MEMO_SECONDS = float(os.environ.get("GENERATION_MEMO_SECONDS", "0" if DEBUG else "1"))
+# The Meeting Guide feeds are rendered once per directory generation into files here (and
+# their gzip), then served from disk with sendfile (mutualaid/directory/feed_files.py). On
+# several machines: shared storage, or each machine renders its own (docs/deploy.md).
+FEED_CACHE_DIR = Path(os.environ.get("FEED_CACHE_DIR", VAR_DIR / "feeds"))
 # Searches near a point use an in-process NumPy index of listed meetings
 # (mutualaid/directory/search_index.py) once the directory lists this many; 0 always.
 SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "on") != "off"
@@ -311,6 +315,8 @@ SEARCH_INDEX_RETRY_SECONDS = float(os.environ.get("SEARCH_INDEX_RETRY_SECONDS", 
 # then static files from whitenoise right after SecurityMiddleware.
 MIDDLEWARE.insert(0, "mutualaid.serving.GZipMiddleware")
 MIDDLEWARE.insert(1, "mutualaid.serving.ConditionalGetMiddleware")
+# Outermost: HEAD responses keep their headers and lose their body.
+MIDDLEWARE.insert(0, "mutualaid.serving.HeadWithoutBodyMiddleware")
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
     "whitenoise.middleware.WhiteNoiseMiddleware",

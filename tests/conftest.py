@@ -33,3 +33,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("realfeeds"):
             item.add_marker(skip)
+
+
+_feed_dirs = iter(range(10**9))
+
+
+@pytest.fixture(autouse=True)
+def _own_feed_cache_dir(tmp_path_factory):
+    """Each test renders its Meeting Guide feed files into its own folder (created only
+    when a feed is rendered), never into var/feeds nor into another test's."""
+    from django.conf import settings
+
+    before = settings.FEED_CACHE_DIR
+    settings.FEED_CACHE_DIR = tmp_path_factory.getbasetemp() / "feeds" / str(next(_feed_dirs))
+    yield
+    settings.FEED_CACHE_DIR = before

@@ -61,17 +61,18 @@ def generation(using: str | None = None) -> int:
 _memo: dict[str, tuple[float, str]] = {}
 
 
-def generation_token(using: str | None = None) -> str:
+def generation_token(using: str | None = None, *, fresh: bool = False) -> str:
     """What cache keys carry: the counter and when it moved. The time keeps keys unique
     when the counter goes back (a database restored from a backup, a test rolled back),
     so a value cached for another state of the directory is never served.
 
     Remembered for GENERATION_MEMO_SECONDS (production default 1 s, 0 with DEBUG on): a
     change made by another process is then seen within that time, one made by this
-    process at once (its bump forgets the memo)."""
+    process at once (its bump forgets the memo). fresh=True reads the row whatever the
+    memo holds (a feed file is labelled with the latest generation: feed_files.py)."""
     alias = using or router.db_for_read(DirectoryGeneration)
     ttl = float(getattr(settings, "GENERATION_MEMO_SECONDS", 0))
-    if ttl > 0:
+    if ttl > 0 and not fresh:
         remembered = _memo.get(alias)
         if remembered and time.monotonic() - remembered[0] < ttl:
             return remembered[1]

@@ -2,49 +2,52 @@
 
 Every listed public meeting (active, public, not a duplicate of another listing), in the
 shape feeds/meeting_guide.py renders (its notes say what each field means here). Apps
-poll this and read it cross-origin, so it is built to stay cheap at 100k meetings:
+poll this and read it cross-origin, so it is built to stay cheap at 100k meetings and
+more:
 
 - It is rendered from one values() query straight into JSON, never through model
-  instances, and kept in memory (bytes, plus their gzip made once) per host and
-  fellowship filter, keyed by the directory's version.
-- The version is the directory generation (mutualaid/directory/cache.py): one row whose
-  counter moves on every change to the listing (Meeting/Fellowship/Source signals, and
-  the importer, duplicate marking and verification, which write with update()), read by
-  one primary-key query per request. It lives in the database, so an import run by
-  `mutualaid import` in another process, or on another machine, invalidates the copy
-  held by every server process. Code that changes meetings with QuerySet.update() or
-  bulk_create() must call cache.directory_changed() (it waits for the commit). Before
-  the generation this was a fingerprint of the meetings table, an aggregate of ~35 ms
-  at 100k meetings on every request (docs/performance.md).
-- ETag is a strong hash of the bytes (the gzip body has its own), If-None-Match answers
-  304, Cache-Control is public with max-age=300, and Access-Control-Allow-Origin is *.
+  instances, once per directory generation and per (host, fellowship filter), into a
+  file and its gzip under settings.FEED_CACHE_DIR (mutualaid/directory/feed_files.py:
+  streamed in chunks, renamed into place when complete, one renderer at a time across
+  processes). Requests are answered from that file with FileResponse (sendfile under
+  gunicorn), so no worker holds a feed in memory. `mutualaid render-feeds` renders the
+  whole-directory feed after an import, so the first reader does not wait for it.
+- The generation (mutualaid/directory/cache.py) is one row whose counter moves on every
+  change to the listing (Meeting/Fellowship/Source signals, and the importer, duplicate
+  marking and verification, which write with update()), read by one primary-key query
+  per request at most (remembered for GENERATION_MEMO_SECONDS). It lives in the
+  database, so an import run by `mutualaid import` in another process, or on another
+  machine, is seen by every server process. Code that changes meetings with
+  QuerySet.update() or bulk_create() must call cache.directory_changed().
+- ETag is the generation (the gzip body has its own), strong because a generation is
+  rendered once into fixed bytes; If-None-Match answers 304 without touching the file.
+  Last-Modified is when the generation moved; Cache-Control is public with max-age=300,
+  Vary: Accept-Encoding, and Access-Control-Allow-Origin is *. gzip is sent when the
+  client accepts it (q=0 refuses it; mutualaid.serving.accepts_gzip).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import CharField, Func
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
-from django.utils.http import parse_etags
+from django.utils.http import http_date, parse_etags
 from django.views.decorators.http import require_safe
 
+from mutualaid.serving import accepts_gzip as accepts_gzip_header
+
 from . import cache as directory_cache
-from .feeds.meeting_guide import RENDER_FIELDS, render_meeting_guide
+from . import feed_files
+from .feeds.meeting_guide import RENDER_FIELDS, iter_meeting_guide, render_meeting_guide
 from .models import Fellowship, Meeting, Visibility
 
 MAX_AGE_SECONDS = 300
-CACHED_FEEDS = 8  # (host, fellowship) pairs kept in memory per process
-GZIP_LEVEL = 6
+FILE_BLOCK_SIZE = 1 << 16  # when the server cannot sendfile (runserver, tests)
 JSON_TYPE = "application/json; charset=utf-8"
 _SLUG_MARK = "slug-placeholder"
 
@@ -105,82 +108,61 @@ def render_feed(*, base_url: str | None, fellowship: Fellowship | None = None) -
     return render_meeting_guide(feed_rows(fellowship), meeting_url=meeting_url_maker(base_url))
 
 
+def iter_feed(*, base_url: str | None, fellowship: Fellowship | None = None):
+    """render_feed's bytes in pieces (bounded memory), for writing to a file."""
+    return iter_meeting_guide(feed_rows(fellowship), meeting_url=meeting_url_maker(base_url))
+
+
 def directory_version() -> str:
     """Changes whenever anything the feed shows may have changed (see the module notes)."""
     return f"generation-{directory_cache.generation_token()}"
 
 
-# --- the in-memory copy -------------------------------------------------------------
+# --- the files --------------------------------------------------------------------
 
 
-@dataclass
-class RenderedFeed:
-    version: str
-    body: bytes
-    etag: str
-    _gzipped: bytes | None = None
-
-    @property
-    def gzip_etag(self) -> str:
-        return f'{self.etag[:-1]}-gzip"'
-
-    def gzipped(self) -> bytes:
-        if self._gzipped is None:
-            self._gzipped = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
-        return self._gzipped
+def feed_key(base_url: str, fellowship: Fellowship | None = None) -> str:
+    """Which file: the host the URLs point to and the fellowship filter (by id: a code
+    can be renamed)."""
+    return feed_files.feed_key(base_url, f"fellowship={fellowship.pk if fellowship else ''}")
 
 
-class FeedCache:
-    """The latest rendering per key, replaced when the directory's version moves.
-
-    One lock: a feed is rendered once however many requests arrive while it renders.
-    """
-
-    def __init__(self, size: int = CACHED_FEEDS):
-        self.size = size
-        self._entries: OrderedDict[tuple, RenderedFeed] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, version: str, render: Callable[[], bytes]) -> RenderedFeed:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.version != version:
-                body = render()
-                entry = RenderedFeed(version, body, f'"{hashlib.sha256(body).hexdigest()}"')
-                self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-            return entry
-
-    def gzipped(self, entry: RenderedFeed) -> bytes:
-        with self._lock:
-            return entry.gzipped()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+def open_feed(
+    *, base_url: str, fellowship: Fellowship | None = None, gzipped: bool, token: str | None = None
+) -> feed_files.FeedFile:
+    """The rendered feed's file, open (rendered first if this generation has none yet)."""
+    return feed_files.open_feed(
+        feed_key(base_url, fellowship),
+        token if token is not None else directory_cache.generation_token(),
+        lambda: iter_feed(base_url=base_url, fellowship=fellowship),
+        gzipped=gzipped,
+        refresh=lambda: directory_cache.generation_token(fresh=True),
+    )
 
 
-FEEDS = FeedCache()
+def render_files(*, base_url: str, fellowship: Fellowship | None = None) -> tuple[str, bool]:
+    """Make sure the current generation's files exist (`mutualaid render-feeds`): returns
+    (their ETag, whether they were rendered now)."""
+    key = feed_key(base_url, fellowship)
+    token = directory_cache.generation_token(fresh=True)
+    gen = feed_files.generation_id(token)
+    where = feed_files.folder()
+    existed = (where / f"{key}.{gen}.json").exists()
+    gen = feed_files.ensure(
+        key,
+        token,
+        lambda: iter_feed(base_url=base_url, fellowship=fellowship),
+        refresh=lambda: directory_cache.generation_token(fresh=True),
+        wait=True,
+    )
+    return feed_files.etag(key, gen, gzipped=False), not existed
 
 
 # --- the view -----------------------------------------------------------------------
 
 
 def accepts_gzip(request: HttpRequest) -> bool:
-    for part in request.headers.get("Accept-Encoding", "").split(","):
-        coding, _, params = part.partition(";")
-        if coding.strip().lower() not in ("gzip", "x-gzip"):
-            continue
-        q = params.strip().lower()
-        if q.startswith("q="):
-            try:
-                return float(q[2:]) > 0
-            except ValueError:
-                return False
-        return True
-    return False
+    return accepts_gzip_header(request.headers.get("Accept-Encoding", ""))
 
 
 def _error(message: str, status: int = 400) -> HttpResponse:
@@ -201,33 +183,43 @@ def meeting_guide_feed(request: HttpRequest) -> HttpResponse:
             known = ", ".join(Fellowship.objects.order_by("code").values_list("code", flat=True))
             return _error(f"unknown fellowship {code[:40]!r} (known: {known})")
     base_url = request.build_absolute_uri("/")[:-1]
-    feed = FEEDS.get(
-        (base_url, fellowship.pk if fellowship else None),
-        directory_version(),
-        lambda: render_feed(base_url=base_url, fellowship=fellowship),
-    )
+    key = feed_key(base_url, fellowship)
+    token = directory_cache.generation_token()
     use_gzip = accepts_gzip(request)
-    etag = feed.gzip_etag if use_gzip else feed.etag
     headers = {
-        "ETag": etag,
         "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
     }
+    tags = set()
     wanted = request.headers.get("If-None-Match")
     if wanted:
         # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x".
         tags = {tag.removeprefix("W/") for tag in parse_etags(wanted)}
-        if "*" in tags or feed.etag in tags or feed.gzip_etag in tags:
-            response = HttpResponseNotModified()
-            for name, value in headers.items():
-                response[name] = value
-            return response
-    body = FEEDS.gzipped(feed) if use_gzip else feed.body
-    response = HttpResponse(b"" if request.method == "HEAD" else body, content_type=JSON_TYPE)
+        gen = feed_files.generation_id(token)
+        current = {feed_files.etag(key, gen, gzipped=z) for z in (False, True)}
+        if "*" in tags or current & tags:
+            return _not_modified(feed_files.etag(key, gen, gzipped=use_gzip), headers)
+    feed = open_feed(base_url=base_url, fellowship=fellowship, gzipped=use_gzip, token=token)
+    if tags & {feed.etag, feed_files.etag(key, feed.gen, gzipped=not use_gzip)}:
+        feed.file.close()  # an older rendering (a newer one is being made) the client has
+        return _not_modified(feed.etag, headers)
+    response = FileResponse(feed.file, content_type=JSON_TYPE)
+    response.block_size = FILE_BLOCK_SIZE
+    del response["Content-Disposition"]  # FileResponse names the file; it is not a download
+    response["Content-Length"] = str(feed.size)
+    response["ETag"] = feed.etag
+    response["Last-Modified"] = http_date(feed.mtime)
     for name, value in headers.items():
         response[name] = value
     if use_gzip:
         response["Content-Encoding"] = "gzip"
-    response["Content-Length"] = str(len(body))
+    return response
+
+
+def _not_modified(etag: str, headers: dict) -> HttpResponse:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
+    for name, value in headers.items():
+        response[name] = value
     return response

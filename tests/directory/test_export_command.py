@@ -28,7 +28,6 @@ def export(*args) -> str:
 
 @pytest.fixture
 def meetings():
-    feeds_views.FEEDS.clear()
     made = [
         make_meeting(name="Hope", types=["open"], languages=["en", "es"]),
         make_meeting(name="Serenity NA", fellowship_code="NA", weekday=6, start_time=time(0, 0)),
@@ -47,14 +46,13 @@ def meetings():
         make_meeting(name="Gone", status="removed"),
     ]
     yield made
-    feeds_views.FEEDS.clear()
 
 
 LISTED = ["Hope", "Serenity NA", "By appointment", "Online", "Monthly", "Fortnightly"]
 
 
 def test_meeting_guide_is_the_served_feed_byte_for_byte(client, meetings, tmp_path):
-    served = client.get("/feeds/meeting-guide.json").content
+    served = client.get("/feeds/meeting-guide.json").getvalue()
     assert (
         export("--format", "meeting-guide", "--base-url", "http://testserver/").encode() == served
     )
@@ -62,7 +60,7 @@ def test_meeting_guide_is_the_served_feed_byte_for_byte(client, meetings, tmp_pa
     message = export("--base-url", "http://testserver", "--out", str(out))
     assert out.read_bytes() == served
     assert message.startswith(f"wrote meeting-guide ({len(served):,} bytes) to {out}")
-    served_na = client.get("/feeds/meeting-guide.json", {"fellowship": "NA"}).content
+    served_na = client.get("/feeds/meeting-guide.json", {"fellowship": "NA"}).getvalue()
     assert export("--fellowship", "na", "--base-url", "http://testserver").encode() == served_na
 
 

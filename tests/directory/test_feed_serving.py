@@ -1,7 +1,6 @@
 """GET /feeds/meeting-guide.json: conformance, caching headers, and what it lists."""
 
 import gzip
-import hashlib
 import json
 import re
 from datetime import UTC, date, datetime, time
@@ -10,7 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from mutualaid.accounts.models import Organisation
-from mutualaid.directory import feeds_views
+from mutualaid.directory import cache as directory_cache
+from mutualaid.directory import feed_files, feeds_views
 from mutualaid.directory.duplicates import mark_duplicates
 from mutualaid.directory.feeds import MeetingRecord
 from mutualaid.directory.importing import apply_records
@@ -100,17 +100,15 @@ def problems(item: dict, schema: dict) -> list[str]:
     return found
 
 
-@pytest.fixture(autouse=True)
-def fresh_feed_cache():
-    feeds_views.FEEDS.clear()
-    yield
-    feeds_views.FEEDS.clear()
+def body(response) -> bytes:
+    """A response's body, streamed (the feed is a file) or not (errors)."""
+    return response.getvalue() if response.streaming else response.content
 
 
 def feed(client, **query) -> list[dict]:
     response = client.get(URL, query)
-    assert response.status_code == 200, response.content
-    return json.loads(response.content)
+    assert response.status_code == 200, body(response)
+    return json.loads(body(response))
 
 
 def varied_meetings() -> list[Meeting]:
@@ -239,14 +237,17 @@ def test_headers_for_apps_reading_cross_origin(client):
     assert response["Cache-Control"] == "public, max-age=300"
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "Accept-Encoding" in response["Vary"]
-    assert response["Content-Length"] == str(len(response.content))
+    assert response["Content-Length"] == str(len(body(response)))
+    assert "Content-Disposition" not in response
 
 
-def test_etag_is_a_strong_hash_of_the_body_and_if_none_match_gives_304(client):
+def test_etag_is_the_generation_and_if_none_match_gives_304(client):
     make_meeting()
     response = client.get(URL)
     etag = response["ETag"]
-    assert etag == f'"{hashlib.sha256(response.content).hexdigest()}"'
+    gen = feed_files.generation_id(directory_cache.generation_token())
+    assert re.fullmatch(rf'"[0-9a-f]{{12}}-{gen}"', etag)
+    assert response["Last-Modified"]
     for header in (etag, f'"other", {etag}', f"W/{etag}", "*"):
         again = client.get(URL, HTTP_IF_NONE_MATCH=header)
         assert again.status_code == 304, header
@@ -255,6 +256,8 @@ def test_etag_is_a_strong_hash_of_the_body_and_if_none_match_gives_304(client):
         assert again["Access-Control-Allow-Origin"] == "*"
         assert again["Cache-Control"] == "public, max-age=300"
     assert client.get(URL, HTTP_IF_NONE_MATCH='"stale"').status_code == 200
+    make_meeting(name="Another")  # a new generation: the old tag is stale
+    assert client.get(URL, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
 
 def test_gzip_when_the_client_accepts_it(client):
@@ -264,23 +267,28 @@ def test_gzip_when_the_client_accepts_it(client):
     zipped = client.get(URL, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
     assert "Content-Encoding" not in plain
     assert zipped["Content-Encoding"] == "gzip"
-    assert gzip.decompress(zipped.content) == plain.content
-    assert len(zipped.content) < len(plain.content) / 3
+    plain_body, zipped_body = body(plain), body(zipped)
+    assert gzip.decompress(zipped_body) == plain_body
+    assert len(zipped_body) < len(plain_body) / 3
     assert zipped["ETag"] != plain["ETag"] and zipped["ETag"].startswith(plain["ETag"][:-1])
-    assert zipped["Content-Length"] == str(len(zipped.content))
+    assert zipped["Content-Length"] == str(len(zipped_body))
     assert (
         client.get(URL, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"]).status_code
         == 304
     )
-    assert "Content-Encoding" not in client.get(URL, HTTP_ACCEPT_ENCODING="gzip;q=0, br")
+    for refused in ("gzip;q=0, br", "gzip; q=0.0", "br, *;q=0.5, gzip;q=0", "identity"):
+        response = client.get(URL, HTTP_ACCEPT_ENCODING=refused)
+        assert "Content-Encoding" not in response, refused
+        assert body(response) == plain_body, refused
+    assert client.get(URL, HTTP_ACCEPT_ENCODING="br, *;q=0.5")["Content-Encoding"] == "gzip"
 
 
 def test_head_and_other_methods(client):
     make_meeting()
-    body = client.get(URL).content
+    served = body(client.get(URL))
     head = client.head(URL)
-    assert head.status_code == 200 and head.content == b""
-    assert head["Content-Length"] == str(len(body))
+    assert head.status_code == 200 and head.getvalue() == b""
+    assert head["Content-Length"] == str(len(served))
     assert client.post(URL).status_code == 405
 
 
@@ -291,13 +299,13 @@ def test_head_and_other_methods(client):
 def renders(monkeypatch):
     """How many times the feed was rendered from the database."""
     calls = []
-    original = feeds_views.render_feed
+    original = feeds_views.iter_feed
 
     def counting(**kwargs):
         calls.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(feeds_views, "render_feed", counting)
+    monkeypatch.setattr(feeds_views, "iter_feed", counting)
     return calls
 
 
@@ -306,7 +314,7 @@ def test_an_unchanged_directory_is_rendered_once(client, renders):
     first = client.get(URL)
     second = client.get(URL)
     third = client.get(URL, HTTP_ACCEPT_ENCODING="gzip")
-    assert first.content == second.content
+    assert body(first) == body(second)
     assert third.status_code == 200
     assert len(renders) == 1
     client.get(URL, {"fellowship": "AA"})
@@ -320,7 +328,7 @@ def test_an_edit_through_meeting_save_invalidates(client, renders):
     meeting.save()
     response = client.get(URL, HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
-    assert [i["name"] for i in response.json()] == ["After"]
+    assert [i["name"] for i in json.loads(body(response))] == ["After"]
     assert len(renders) == 2
 
 

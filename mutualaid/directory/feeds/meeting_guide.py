@@ -719,14 +719,22 @@ def render_meeting_guide(rows, *, meeting_url=None) -> bytes:
     meeting_url(slug) gives each meeting's page for `url` (left out when None). Rows may
     be any iterable, such as a values() iterator: they are encoded a chunk at a time.
     """
+    return b"".join(iter_meeting_guide(rows, meeting_url=meeting_url))
+
+
+def iter_meeting_guide(rows, *, meeting_url=None):
+    """render_meeting_guide's bytes in pieces of about _CHUNK meetings (their join is the
+    same bytes), so a whole directory can be written to a file in bounded memory."""
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    parts = []
+    yield b"["
     chunk = []
+    first = True
     for row in rows:
         chunk.append(meeting_guide_item(row, meeting_url))
         if len(chunk) >= _CHUNK:
-            parts.append(encode(chunk)[1:-1].encode())
+            yield (b"" if first else b",") + encode(chunk)[1:-1].encode()
+            first = False
             chunk = []
     if chunk:
-        parts.append(encode(chunk)[1:-1].encode())
-    return b"[" + b",".join(parts) + b"]"
+        yield (b"" if first else b",") + encode(chunk)[1:-1].encode()
+    yield b"]"
