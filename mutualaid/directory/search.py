@@ -15,6 +15,7 @@ Plan of a query (measured in bench/search.py, see docs/performance.md):
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -224,8 +225,10 @@ def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> 
     covers every column read here) and returns a few columns; the exact distance is
     computed here, once per row, rather than by per-row SQL functions (which SQLite runs
     as Python callbacks). Online meetings have no distance: by distance they come last,
-    counted and paged in SQL; by next start their few columns join the others in memory.
-    Only the page's meetings are read in full, in one query.
+    counted and paged in SQL; by next start their few columns join the others. Rows are
+    streamed and counted, and only the best `need` (by distance) or the soonest few (by
+    next start) are kept: "near London, 25 km" matches ~306,000 meetings at 1M, which held
+    as Python tuples took a worker past 1 GB. Only the page's meetings are read in full.
     """
     from . import search_index  # NumPy: imported by the first near search
 
@@ -235,28 +238,24 @@ def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> 
         return SearchResults(
             query, count, _results(page, now, fellowships=index.fellowship_objects, starts=starts)
         )
+    if sort == "start":  # every row is counted; only the soonest few are kept
+        rows = _Counted(_search_near_rows(query))
+        page = _rows_by_next_start(
+            rows, now=now, need=need, again=lambda: _search_near_rows(query)
+        )[query.offset : need]
+        return SearchResults(query, rows.count, _results(page, now))
     allowed = query.allowed_modes
     matching = _matching(query, with_time=False)
-    placed = _placed_within(matching, query, sorted(allowed - {Mode.ONLINE}))
+    placed = _Counted(_placed_within(matching, query, sorted(allowed - {Mode.ONLINE})))
     online = None
     if Mode.ONLINE in allowed:
         online = matching.filter(_time_filter(query), mode=Mode.ONLINE)
-    if sort == "start":  # every row is needed for the count: read the few columns once
-        if online is not None:
-            placed += [
-                (pk, None, week_minute, zone_name)
-                for pk, week_minute, zone_name in online.order_by().values_list(
-                    "pk", "week_minute", "timezone"
-                )
-            ]
-        page = _rows_by_next_start(placed, now=now, need=need)[query.offset : need]
-        return SearchResults(query, len(placed), _results(page, now))
-    count = len(placed) + (online.count() if online is not None else 0)
     # Same distance: week order, "by appointment" (no week minute) last, as in SQL below.
-    placed.sort(key=lambda row: (row[1], row[2] is None, row[2] or 0, row[0]))
-    page = [(pk, distance) for pk, distance, *_ in placed[query.offset : need]]
-    if online is not None and len(page) < query.limit and count > len(placed):
-        skip = max(0, query.offset - len(placed))
+    nearest = heapq.nsmallest(need, placed, key=_distance_order)
+    count = placed.count + (online.count() if online is not None else 0)
+    page = [(pk, distance) for pk, distance, *_ in nearest[query.offset : need]]
+    if online is not None and len(page) < query.limit and count > placed.count:
+        skip = max(0, query.offset - placed.count)
         ordered = online.order_by(F("week_minute").asc(nulls_last=True), "pk").values_list(
             "pk", flat=True
         )
@@ -264,15 +263,50 @@ def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> 
     return SearchResults(query, count, _results(page, now))
 
 
-def _placed_within(
-    matching: QuerySet[Meeting], query: SearchQuery, modes: list[str]
-) -> list[tuple[int, float, int | None, str]]:
-    """(pk, distance_km, week_minute, timezone) of meetings with a place within the radius.
+_CHUNK_ROWS = 2000  # rows fetched at a time by the SQL path (a server-side cursor on PG)
+
+
+def _distance_order(row):
+    pk, distance, week_minute, _ = row
+    return (distance, week_minute is None, week_minute or 0, pk)
+
+
+class _Counted:
+    """An iterable that counts what passes through it (.count once it is exhausted)."""
+
+    def __init__(self, rows):
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def _search_near_rows(query: SearchQuery):
+    """(pk, distance_km, week_minute, timezone) of every meeting a near search by next
+    start finds: with a place within the radius, then online (distance None); streamed."""
+    allowed = query.allowed_modes
+    matching = _matching(query, with_time=False)
+    yield from _placed_within(matching, query, sorted(allowed - {Mode.ONLINE}))
+    if Mode.ONLINE in allowed:
+        online = matching.filter(_time_filter(query), mode=Mode.ONLINE)
+        for pk, week_minute, zone_name in (
+            online.order_by()
+            .values_list("pk", "week_minute", "timezone")
+            .iterator(chunk_size=_CHUNK_ROWS)
+        ):
+            yield (pk, None, week_minute, zone_name)
+
+
+def _placed_within(matching: QuerySet[Meeting], query: SearchQuery, modes: list[str]):
+    """(pk, distance_km, week_minute, timezone) of meetings with a place within the radius,
+    one at a time (read in chunks: never every match in memory at once).
 
     The distance is geo.haversine_km, inlined (same operations, so the same float).
     """
     if not modes:
-        return []
+        return
     lat, lng = query.near
     in_box = matching.filter(_in_box(lat, lng, query.radius_km), mode__in=modes).order_by()
     if _includes_unscheduled(query):  # every day, or none: apart, each is an index range
@@ -280,21 +314,22 @@ def _placed_within(
     else:
         parts = [in_box.filter(_time_filter(query))]
     rows = itertools.chain.from_iterable(
-        part.values_list("pk", "latitude", "longitude", "week_minute", "timezone") for part in parts
+        part.values_list("pk", "latitude", "longitude", "week_minute", "timezone").iterator(
+            chunk_size=_CHUNK_ROWS
+        )
+        for part in parts
     )
     sin, cos, asin, sqrt = math.sin, math.cos, math.asin, math.sqrt
     to_rad = math.radians
     phi1 = to_rad(lat)
     cos_phi1 = cos(phi1)
     diameter, radius = 2 * geo.EARTH_RADIUS_KM, query.radius_km
-    found = []
     for pk, m_lat, m_lng, week_minute, zone_name in rows:
         phi2 = to_rad(m_lat)
         a = sin((phi2 - phi1) / 2) ** 2 + cos_phi1 * cos(phi2) * sin(to_rad(m_lng - lng) / 2) ** 2
         distance = diameter * asin(min(1.0, sqrt(a)))
         if distance <= radius:
-            found.append((pk, distance, week_minute, zone_name))
-    return found
+            yield (pk, distance, week_minute, zone_name)
 
 
 def _results(
@@ -387,37 +422,54 @@ def _page_plan(connection) -> tuple[str, list]:
 _PAGE_PLANS: dict[str, tuple] = {}
 
 
-def _rows_by_next_start(rows, *, now: datetime, need: int) -> list[tuple[int, float | None]]:
-    """_by_next_start for (pk, distance_km, week_minute, timezone) rows in memory: order by
+def _rows_by_next_start(rows, *, now: datetime, need: int, again) -> list[tuple[int, float | None]]:
+    """_by_next_start for (pk, distance_km, week_minute, timezone) rows read once: order by
     minutes until the wall-clock start, then make the next start exact on a prefix long
-    enough to be sure of the first `need`. Returns (pk, distance_km) in next-start order."""
-    now_minutes: dict[str, int] = {}
-    keyed = []
+    enough to be sure of the first `need`. Returns (pk, distance_km) in next-start order.
+
+    Only the soonest rows by the wall-clock key are kept (a bounded heap, not every row);
+    in the rare case that they are not enough to be sure (many fortnightly or monthly
+    meetings, whose exact start can be weeks after their weekday's), `again()` gives the
+    rows once more and eight times as many are kept."""
+    keep = max(16 * need, 1000)
+    while True:
+        now_minutes: dict[str, int] = {}
+        # (soon, pk) are unique: the distance is never compared.
+        keyed = heapq.nsmallest(keep + 1, _wall_clock_keyed(rows, now, now_minutes))
+        complete = len(keyed) <= keep
+        usable = len(keyed) if complete else keep
+        margin = _wall_clock_margin(now, now_minutes)
+        found: list[tuple[datetime, int, float | None]] = []
+        fetched, batch, sure = 0, max(2 * need, 50), complete
+        while fetched < usable:
+            prefix = keyed[fetched : min(fetched + batch, usable)]
+            fetched += len(prefix)
+            starts = _next_starts([pk for _, pk, _ in prefix], now)
+            found += [(starts[pk], pk, distance) for _, pk, distance in prefix]
+            found.sort(key=lambda r: (r[0], r[1]))
+            if fetched == len(keyed):
+                break
+            # No meeting not yet read starts before this instant (keyed[fetched] is the
+            # first of them in wall-clock order: the rows not kept come after it).
+            horizon = now + timedelta(minutes=keyed[fetched][0] - GRACE_MINUTES) - margin
+            if len(found) >= need and found[need - 1][0] < horizon:
+                sure = True
+                break
+            batch *= 2
+        if sure:
+            return [(pk, distance) for _, pk, distance in found]
+        rows, keep = again(), keep * 8
+
+
+def _wall_clock_keyed(rows, now: datetime, now_minutes: dict[str, int]):
+    """(minutes until the wall-clock start, pk, distance_km) of each row; fills now_minutes
+    (zone -> the local minute of the week now) with every zone seen."""
+    week = schedule.MINUTES_PER_WEEK
     for pk, distance, week_minute, zone_name in rows:
-        if zone_name not in now_minutes:
-            now_minutes[zone_name] = _local_minute_of_week(now, zone_name)
-        soon = (
-            week_minute + schedule.MINUTES_PER_WEEK + GRACE_MINUTES - now_minutes[zone_name]
-        ) % schedule.MINUTES_PER_WEEK
-        keyed.append((soon, pk, distance))
-    keyed.sort()
-    margin = _wall_clock_margin(now, now_minutes)
-    found: list[tuple[datetime, int, float | None]] = []
-    fetched, batch = 0, max(2 * need, 50)
-    while keyed:
-        prefix = keyed[fetched : fetched + batch]
-        fetched += len(prefix)
-        starts = _next_starts([pk for _, pk, _ in prefix], now)
-        found += [(starts[pk], pk, distance) for _, pk, distance in prefix]
-        found.sort(key=lambda r: (r[0], r[1]))
-        if fetched == len(keyed):
-            break
-        # No meeting not yet read starts before this instant (keyed[fetched] is the first).
-        horizon = now + timedelta(minutes=keyed[fetched][0] - GRACE_MINUTES) - margin
-        if len(found) >= need and found[need - 1][0] < horizon:
-            break
-        batch *= 2
-    return [(pk, distance) for _, pk, distance in found]
+        now_minute = now_minutes.get(zone_name)
+        if now_minute is None:
+            now_minute = now_minutes[zone_name] = _local_minute_of_week(now, zone_name)
+        yield ((week_minute + week + GRACE_MINUTES - now_minute) % week, pk, distance)
 
 
 def _wall_clock_margin(now: datetime, zone_names) -> timedelta:
