@@ -36,7 +36,7 @@ from django.db.models import CharField, Func
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
-from django.utils.http import http_date, parse_etags
+from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from mutualaid.serving import accepts_gzip as accepts_gzip_header
@@ -199,6 +199,11 @@ def meeting_guide_feed(request: HttpRequest) -> HttpResponse:
         gen = feed_files.generation_id(token)
         current = {feed_files.etag(key, gen, gzipped=z) for z in (False, True)}
         if "*" in tags or current & tags:
+            return _not_modified(feed_files.etag(key, gen, gzipped=use_gzip), headers)
+    elif since := parse_http_date_safe(request.headers.get("If-Modified-Since", "")):
+        moved = feed_files.token_time(token)
+        if moved is not None and int(moved) <= since:  # answered before opening the file
+            gen = feed_files.generation_id(token)
             return _not_modified(feed_files.etag(key, gen, gzipped=use_gzip), headers)
     feed = open_feed(base_url=base_url, fellowship=fellowship, gzipped=use_gzip, token=token)
     if tags & {feed.etag, feed_files.etag(key, feed.gen, gzipped=not use_gzip)}:

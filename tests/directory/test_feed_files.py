@@ -1,0 +1,259 @@
+"""The Meeting Guide feed as files (mutualaid/directory/feed_files.py): rendered once per
+directory generation and reused by every worker, written atomically, one renderer at a
+time across threads and processes, old generations removed."""
+
+import gzip
+import json
+import multiprocessing
+import os
+import threading
+import time
+
+import pytest
+from django.test import Client
+
+from mutualaid.directory import cache as directory_cache
+from mutualaid.directory import feed_files, feeds_views
+from tests.factories import make_meeting
+
+URL = "/feeds/meeting-guide.json"
+TOKEN_1 = "1.2026-11-28T10:00:00.000001"
+TOKEN_2 = "2.2026-11-28T11:00:00.000002"
+
+
+def files(where) -> list[str]:
+    return sorted(p.name for p in feed_files.folder(where).iterdir() if p.suffix != ".lock")
+
+
+def read(feed: feed_files.FeedFile) -> bytes:
+    with feed.file:
+        return feed.file.read()
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    calls = []
+    original = feeds_views.iter_feed
+
+    def counting(**kwargs):
+        calls.append(kwargs)
+        return original(**kwargs)
+
+    monkeypatch.setattr(feeds_views, "iter_feed", counting)
+    return calls
+
+
+# --- through the view ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_rendered_once_per_generation_and_reused_by_other_workers(renders, settings):
+    make_meeting(name="Hope")
+    first = Client().get(URL)
+    body = first.getvalue()
+    assert json.loads(body)[0]["name"] == "Hope"
+    # Another worker: a new client, nothing remembered in this process (the generation
+    # memo forgotten). It reads the same file, plain or gzipped, without rendering.
+    directory_cache._memo.clear()
+    other = Client()
+    assert other.get(URL).getvalue() == body
+    assert gzip.decompress(other.get(URL, HTTP_ACCEPT_ENCODING="gzip").getvalue()) == body
+    assert len(renders) == 1
+    where = settings.FEED_CACHE_DIR
+    gen = feed_files.generation_id(directory_cache.generation_token())
+    assert [name.split(".", 1)[1] for name in files(where)] == [
+        f"{gen}.json",
+        f"{gen}.json.gz",
+    ]
+    # A change: a new generation is rendered once, and the old one's files are gone.
+    make_meeting(name="Serenity")
+    assert len(json.loads(Client().get(URL).getvalue())) == 2
+    assert len(json.loads(Client().get(URL).getvalue())) == 2
+    assert len(renders) == 2
+    new_gen = feed_files.generation_id(directory_cache.generation_token())
+    assert new_gen != gen
+    assert {name.split(".")[1] for name in files(where)} == {new_gen}
+
+
+@pytest.mark.django_db
+def test_a_current_etag_is_answered_304_without_rendering(renders, settings, client):
+    make_meeting()
+    etag = client.get(URL)["ETag"]
+    for path in feed_files.folder(settings.FEED_CACHE_DIR).iterdir():
+        path.unlink()
+    response = client.get(URL, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert len(renders) == 1
+
+
+@pytest.mark.django_db
+def test_last_modified_is_when_the_generation_moved(client):
+    make_meeting()
+    response = client.get(URL)
+    moved = feed_files.token_time(directory_cache.generation_token())
+    from django.utils.http import http_date
+
+    assert response["Last-Modified"] == http_date(moved)
+    again = client.get(URL, HTTP_IF_MODIFIED_SINCE=response["Last-Modified"])
+    assert again.status_code == 304
+
+
+# --- the store itself (no database) -------------------------------------------------
+
+
+def pieces(*chunks: bytes):
+    def render():
+        yield from chunks
+
+    return render
+
+
+def test_files_are_complete_and_identical_to_the_pieces(tmp_path):
+    feed = feed_files.open_feed("k", TOKEN_1, pieces(b"[", b'{"a":1}', b"]"), gzipped=False,
+                                directory=tmp_path)  # fmt: skip
+    assert read(feed) == b'[{"a":1}]'
+    zipped = feed_files.open_feed("k", TOKEN_1, pieces(b"never"), gzipped=True, directory=tmp_path)
+    assert gzip.decompress(read(zipped)) == b'[{"a":1}]'
+    assert zipped.etag == feed.etag[:-1] + '-gzip"'
+    assert feed.mtime == feed_files.token_time(TOKEN_1)
+
+
+def test_a_reader_during_rendering_gets_the_old_file_or_the_complete_new_one(tmp_path):
+    old = feed_files.open_feed("k", TOKEN_1, pieces(b"[1,2,3]"), gzipped=False, directory=tmp_path)
+    assert read(old) == b"[1,2,3]"
+    halfway, finish = threading.Event(), threading.Event()
+
+    def slow():
+        yield b"[4,"
+        halfway.set()
+        assert finish.wait(10)
+        yield b"5,6]"
+
+    done = {}
+    renderer = threading.Thread(
+        target=lambda: done.update(
+            feed=read(feed_files.open_feed("k", TOKEN_2, slow, gzipped=False, directory=tmp_path))
+        )
+    )
+    renderer.start()
+    assert halfway.wait(10)
+    # Half of the new feed is written (under a temporary name): a reader gets the old one.
+    during = feed_files.open_feed("k", TOKEN_2, pieces(b"no"), gzipped=False, directory=tmp_path)
+    assert read(during) == b"[1,2,3]"
+    assert during.gen == feed_files.generation_id(TOKEN_1)
+    zipped = feed_files.open_feed("k", TOKEN_2, pieces(b"no"), gzipped=True, directory=tmp_path)
+    assert gzip.decompress(read(zipped)) == b"[1,2,3]"
+    # The half-written feed exists only under a temporary name.
+    gen_2 = feed_files.generation_id(TOKEN_2)
+    present = files(tmp_path)
+    assert f"k.{gen_2}.json" not in present and f"k.{gen_2}.json.gz" not in present
+    assert any(name.startswith(f".k.{gen_2}.") and name.endswith(".tmp") for name in present)
+    # A file opened before the old generation is removed stays readable to its reader.
+    held = feed_files.open_feed("k", TOKEN_1, pieces(b"no"), gzipped=False, directory=tmp_path)
+    finish.set()
+    renderer.join(10)
+    assert done["feed"] == b"[4,5,6]"
+    assert read(held) == b"[1,2,3]"
+    after = feed_files.open_feed("k", TOKEN_2, pieces(b"no"), gzipped=False, directory=tmp_path)
+    assert read(after) == b"[4,5,6]"
+    assert files(tmp_path) == [f"k.{gen_2}.json", f"k.{gen_2}.json.gz"]
+
+
+def test_with_no_older_file_a_reader_waits_for_the_rendering(tmp_path):
+    halfway, finish = threading.Event(), threading.Event()
+
+    def slow():
+        yield b"[7,"
+        halfway.set()
+        assert finish.wait(10)
+        yield b"8]"
+
+    renderer = threading.Thread(
+        target=lambda: feed_files.open_feed("k", TOKEN_1, slow, gzipped=False, directory=tmp_path)
+    )
+    renderer.start()
+    assert halfway.wait(10)
+    got = {}
+    reader = threading.Thread(
+        target=lambda: got.update(
+            body=read(
+                feed_files.open_feed("k", TOKEN_1, pieces(b"x"), gzipped=False, directory=tmp_path)
+            )  # fmt: skip
+        )
+    )
+    reader.start()
+    time.sleep(0.2)
+    assert "body" not in got  # waiting on the lock, not served anything partial
+    finish.set()
+    reader.join(10)
+    renderer.join(10)
+    assert got["body"] == b"[7,8]"
+
+
+def test_a_failed_rendering_leaves_nothing_and_frees_the_lock(tmp_path):
+    def broken():
+        yield b"[1,"
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        feed_files.open_feed("k", TOKEN_1, broken, gzipped=False, directory=tmp_path)
+    assert files(tmp_path) == []
+    feed = feed_files.open_feed("k", TOKEN_1, pieces(b"[1]"), gzipped=False, directory=tmp_path)
+    assert read(feed) == b"[1]"
+
+
+def test_old_generations_and_abandoned_temporary_files_are_removed(tmp_path):
+    read(feed_files.open_feed("a", TOKEN_1, pieces(b"[]"), gzipped=False, directory=tmp_path))
+    read(feed_files.open_feed("b", TOKEN_1, pieces(b"[]"), gzipped=False, directory=tmp_path))
+    where = feed_files.folder(tmp_path)
+    abandoned = where / ".a.x.123-4.tmp"
+    recent = where / ".a.y.123-5.tmp.gz"
+    abandoned.write_bytes(b"[half")
+    recent.write_bytes(b"[half")
+    hour_ago = time.time() - feed_files.STALE_TEMP_SECONDS - 60
+    os.utime(abandoned, (hour_ago, hour_ago))
+    read(feed_files.open_feed("a", TOKEN_2, pieces(b"[1]"), gzipped=False, directory=tmp_path))
+    gen_2 = feed_files.generation_id(TOKEN_2)
+    assert files(tmp_path) == [".a.y.123-5.tmp.gz", f"a.{gen_2}.json", f"a.{gen_2}.json.gz"]
+    assert (where / "a.lock").exists() and (where / "b.lock").exists()
+
+
+def _render_in_child(where, log, token, barrier_path):
+    # A separate process (fork): waits for the others, then asks for the same feed.
+    while not os.path.exists(barrier_path):
+        time.sleep(0.005)
+
+    def render():
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        time.sleep(0.3)
+        yield b"[42]"
+
+    gen = feed_files.ensure("k", token, render, directory=where, wait=True)
+    with open(feed_files.folder(where) / f"k.{gen}.json", "rb") as fh:
+        assert fh.read() == b"[42]"
+
+
+def test_processes_and_threads_render_a_generation_once(tmp_path):
+    log = tmp_path / "renders.log"
+    barrier = tmp_path / "go"
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_render_in_child, args=(tmp_path, log, TOKEN_1, barrier))
+        for _ in range(4)
+    ]
+    for child in children:
+        child.start()
+    threads = [
+        threading.Thread(target=_render_in_child, args=(tmp_path, log, TOKEN_1, barrier))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    barrier.touch()
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    for thread in threads:
+        thread.join(30)
+    assert len(log.read_text().split()) == 1
