@@ -264,6 +264,8 @@ def _search_near(query: SearchQuery, *, now: datetime, need: int, sort: str) -> 
 
 
 _CHUNK_ROWS = 2000  # rows fetched at a time by the SQL path (a server-side cursor on PG)
+# Rows kept by wall-clock order for an "upcoming" search on the SQL path (then x8 if short).
+KEEP_PER_NEED, KEEP_AT_LEAST = 16, 1000
 
 
 def _distance_order(row):
@@ -431,7 +433,7 @@ def _rows_by_next_start(rows, *, now: datetime, need: int, again) -> list[tuple[
     in the rare case that they are not enough to be sure (many fortnightly or monthly
     meetings, whose exact start can be weeks after their weekday's), `again()` gives the
     rows once more and eight times as many are kept."""
-    keep = max(16 * need, 1000)
+    keep = max(KEEP_PER_NEED * need, KEEP_AT_LEAST)
     while True:
         now_minutes: dict[str, int] = {}
         # (soon, pk) are unique: the distance is never compared.
