@@ -31,11 +31,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Func
 from django.db.models.functions import Coalesce
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
@@ -141,21 +143,35 @@ def open_feed(
 
 
 def render_files(*, base_url: str, fellowship: Fellowship | None = None) -> tuple[str, bool]:
-    """Make sure the current generation's files exist (`mutualaid render-feeds`): returns
-    (their ETag, whether they were rendered now)."""
+    """Make sure the current generation's files exist (`mutualaid render-feeds`), waiting
+    for a worker that is rendering them: returns (their ETag, whether rendered here)."""
+    rendered = []
+
+    def render():
+        rendered.append(True)
+        return iter_feed(base_url=base_url, fellowship=fellowship)
+
     key = feed_key(base_url, fellowship)
-    token = directory_cache.generation_token(fresh=True)
-    gen = feed_files.generation_id(token)
-    where = feed_files.folder()
-    existed = (where / f"{key}.{gen}.json").exists()
     gen = feed_files.ensure(
         key,
-        token,
-        lambda: iter_feed(base_url=base_url, fellowship=fellowship),
+        directory_cache.generation_token(fresh=True),
+        render,
         refresh=lambda: directory_cache.generation_token(fresh=True),
         wait=True,
     )
-    return feed_files.etag(key, gen, gzipped=False), not existed
+    return feed_files.etag(key, gen, gzipped=False), bool(rendered)
+
+
+def render_feeds_after_change(stderr=None) -> None:
+    """`mutualaid import` and `sync` after a change: the whole-directory feed for SITE_URL,
+    rendered now rather than by the first reader. A failure here (a full disk) is reported
+    and leaves the feed to be rendered on demand; the import itself has succeeded."""
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            render_files(base_url=settings.SITE_URL.rstrip("/"))
+    except Exception as exc:  # the import committed; the feed renders on demand instead
+        if stderr is not None:
+            stderr.write(f"the feed files were not rendered now ({type(exc).__name__}: {exc})")
 
 
 # --- the view -----------------------------------------------------------------------

@@ -257,3 +257,58 @@ def test_processes_and_threads_render_a_generation_once(tmp_path):
     for thread in threads:
         thread.join(30)
     assert len(log.read_text().split()) == 1
+
+
+# --- rendering ahead of readers -----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_render_feeds_command_renders_what_readers_then_get(renders, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_meeting(name="Hope")
+    make_meeting(name="Serenity NA", fellowship_code="NA")
+    out = StringIO()
+    call_command("render-feeds", "--base-url", "http://testserver/", "--fellowships", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("meeting-guide for http://testserver: rendered in ")
+    assert any(
+        line.startswith("meeting-guide (NA) for http://testserver: rendered") for line in lines
+    )
+    rendered = len(renders)
+    assert rendered == len(lines)  # one rendering per feed
+    directory_cache._memo.clear()
+    response = Client().get(URL)
+    assert response.getvalue() == feeds_views.render_feed(base_url="http://testserver")
+    assert [i["name"] for i in feed_json(Client().get(URL, {"fellowship": "NA"}))] == [
+        "Serenity NA"
+    ]
+    assert len(renders) == rendered  # readers rendered nothing
+    again = StringIO()
+    call_command("render-feeds", "--base-url", "http://testserver", stdout=again)
+    assert "already rendered, ETag " + response["ETag"] in again.getvalue()
+
+
+def feed_json(response) -> list:
+    return json.loads(response.getvalue())
+
+
+@pytest.mark.django_db
+def test_an_import_that_changes_the_directory_renders_the_feed(renders, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.SITE_URL = "http://testserver"
+    path = tmp_path / "feed.json"
+    row = {"name": "Imported", "slug": "imported", "day": 1, "time": "19:00"}
+    path.write_text(json.dumps([row]))
+    args = [str(path), "--format", "meeting-guide", "--timezone", "Europe/London"]
+    call_command("import", *args, stdout=StringIO())
+    assert len(renders) == 1
+    assert [i["name"] for i in feed_json(Client().get(URL))] == ["Imported"]
+    call_command("import", *args, stdout=StringIO())  # unchanged: nothing to render
+    call_command("import", *args, "--no-render-feeds", stdout=StringIO())
+    assert len(renders) == 1

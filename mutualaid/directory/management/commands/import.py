@@ -13,6 +13,7 @@ from mutualaid.directory.feeds import FeedError, read_feed
 from mutualaid.directory.feeds.bmlt import parse_bmlt
 from mutualaid.directory.feeds.meeting_guide import parse_meeting_guide
 from mutualaid.directory.feeds.tsml_csv import parse_tsml_csv
+from mutualaid.directory.feeds_views import render_feeds_after_change
 from mutualaid.directory.fetching import FetchError, fetch, is_url
 from mutualaid.directory.importing import (
     ImportRefused,
@@ -75,6 +76,12 @@ class Command(BaseCommand):
             help="fetch a URL in full even when it says it has not changed since the last import",
         )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        parser.add_argument(
+            "--no-render-feeds",
+            action="store_true",
+            help="after a change, leave the Meeting Guide feed files to the first reader "
+            "(default: render them now, `mutualaid render-feeds`)",
+        )
 
     def handle(self, *args, **opts):
         clock = time.perf_counter()
@@ -190,6 +197,8 @@ class Command(BaseCommand):
             )
             raise CommandError(message, returncode=REFUSED_EXIT_CODE) from None
         source = saved
+        if (summary.created or summary.updated or summary.removed) and not opts["no_render_feeds"]:
+            render_feeds_after_change(self.stderr)
 
         if opts["json"]:
             output = {

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from mutualaid.directory.feeds_views import render_feeds_after_change
 from mutualaid.directory.models import ImportRun, ImportStatus, Source
 
 URL_PATTERN = r"^https?://"
@@ -28,6 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         sources = list(Source.objects.filter(location__iregex=URL_PATTERN).order_by("name"))
         results = [sync_source(source, force=opts["force"]) for source in sources]
+        changed = any(r.get("created") or r.get("updated") or r.get("removed") for r in results)
+        if changed:  # once for all sources (each import was told not to)
+            render_feeds_after_change(self.stderr)
         failed = [r for r in results if r["status"] in ("failed", "refused")]
         if opts["json"]:
             self.stdout.write(
@@ -51,6 +55,7 @@ def sync_source(source: Source, *, force: bool = False) -> dict:
     started_at = timezone.now()
     out = StringIO()
     args = [source.location, "--source", source.name, "--format", source.format, "--json"]
+    args.append("--no-render-feeds")
     if force:
         args.append("--force")
     try:
