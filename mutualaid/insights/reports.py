@@ -250,8 +250,7 @@ def _barc_tables(items: list[fn.Journey], prefix: str = "") -> list[Table]:
 
 def outcomes(user, *, since: date | None, until: date | None, as_of: date) -> Report:
     clients = selectors.clients_visible_to(user)
-    everyone = selectors.journeys(clients)
-    items = selectors.cohort(everyone, since=since, until=until)
+    items = selectors.journeys(clients, since=since, until=until)  # the cohort, in SQL
     steps = fn.funnel(items, as_of)
     median, n = fn.median_days(items)
     sections = []
@@ -421,11 +420,21 @@ def _suppressed_steps(items: list[fn.Journey], as_of: date) -> list[fn.StepFigur
     return fn.funnel_from_categories(table.cells, total=table.total)
 
 
+def own_journeys(own_clients, service: list[fn.Journey]) -> list[fn.Journey]:
+    """The journeys of `own_clients` (without BARC-10s): a keyworker's clients are nearly
+    always among the service's, so they are taken from there rather than read twice."""
+    in_service = {j.client_id: j for j in service}
+    own_ids = list(own_clients.values_list("pk", flat=True))
+    if all(pk in in_service for pk in own_ids):
+        return [in_service[pk] for pk in own_ids]
+    return selectors.journeys(own_clients, with_barc=False)
+
+
 def supervision(viewer, keyworker, *, as_of: date) -> Report:
     own_clients = selectors.clients_visible_to(viewer).filter(keyworker=keyworker)
-    own = selectors.journeys(own_clients, with_barc=False)
     service_qs = selectors.service_clients(viewer)
     service = selectors.journeys(service_qs, with_barc=False)
+    own = own_journeys(own_clients, service)
     viewer_role = selectors.role_of(viewer)
     suppress_service = viewer_role != "manager"
     own_steps = fn.funnel(own, as_of)
@@ -589,7 +598,7 @@ def area_funnel(area: str, *, as_of: date) -> tuple[Section, list]:
     """Services × categories, suppressed (row totals, column totals, grand total); the
     area funnel is derived from the suppressed column totals only."""
     organisations = list(selectors.organisations_in_area(area))
-    items = selectors.journeys(selectors.area_clients(area))
+    items = selectors.journeys(selectors.area_clients(area), with_methods=False)
     by_org: dict[int, list[fn.Journey]] = {o.pk: [] for o in organisations}
     for j in items:
         by_org.setdefault(j.organisation_id, []).append(j)

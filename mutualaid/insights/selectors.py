@@ -17,9 +17,10 @@ nearest 12 weeks after the first meeting).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -142,21 +143,41 @@ def _date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def journeys(clients: QuerySet[Client], *, with_barc: bool = True) -> list[Journey]:
+def journeys(
+    clients: QuerySet[Client],
+    *,
+    with_barc: bool = True,
+    with_methods: bool = True,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[Journey]:
     """Every client of `clients` as a Journey (the queryset decides who: pass one from
-    clients_visible_to, or, for aggregates, the clients of the organisations in an area)."""
+    clients_visible_to, or, for aggregates, the clients of the organisations in an area).
+
+    `since`/`until` keep only the clients offered between those days (as `cohort` does),
+    choosing them in the database so that the events of everyone else are never read.
+    Without `with_methods` the introduction method and the fellowship are left out (the
+    category counts do not need them); without `with_barc`, the BARC-10s."""
+    zone = _zone()
+
+    def day(moment) -> date:  # _day with the zone looked up once, not per row
+        return moment.astimezone(zone).date() if moment.tzinfo is not None else moment.date()
+
+    if since is not None or until is not None:
+        clients = _offered_between(clients, since, until, zone)
     rows = list(
         clients.values_list("pk", "created_at", "organisation_id", "keyworker_id", "team_id")
     )
     by_id: dict[int, Journey] = {
         pk: Journey(
             client_id=pk,
-            offered_on=_day(created),
+            offered_on=day(created),
             organisation_id=org,
             keyworker_id=kw,
             team_id=team,
         )
         for pk, created, org, kw, team in rows
+        if (since is None or day(created) >= since) and (until is None or day(created) <= until)
     }
     if not by_id:
         return []
@@ -167,49 +188,80 @@ def journeys(clients: QuerySet[Client], *, with_barc: bool = True) -> list[Journ
         .annotate(first=Min("held_on"))
         .values_list("client_id", "first")
     ):
-        by_id[client_id].discussed_on = first
+        if client_id in by_id:
+            by_id[client_id].discussed_on = first
     for client_id, first in (
         Goal.objects.filter(client__in=ids)
         .values("client_id")
         .annotate(first=Min("created_at"))
         .values_list("client_id", "first")
     ):
-        by_id[client_id].goal_on = _day(first)
-    for client_id, requested, kind, code, approach in (
-        Introduction.objects.filter(client__in=ids, status__in=LIVE_INTRODUCTION)
-        .order_by("requested_at", "pk")
-        .values_list(
-            "client_id",
-            "requested_at",
-            "kind",
-            "meeting__fellowship__code",
-            "meeting__fellowship__approach",
-        )
-    ):
-        journey = by_id[client_id]
-        if journey.introduced_on is None:
-            journey.introduced_on = _day(requested)
-            journey.method = kind
-            journey.fellowship, journey.approach = code, approach
-    for client_id, code, approach in (
-        MeetingChoice.objects.filter(client__in=ids)
-        .order_by("chosen_at", "pk")
-        .values_list("client_id", "meeting__fellowship__code", "meeting__fellowship__approach")
-    ):
-        journey = by_id[client_id]
-        if journey.fellowship is None:
-            journey.fellowship, journey.approach = code, approach
-    for client_id, day in _rows(
+        if client_id in by_id:
+            by_id[client_id].goal_on = day(first)
+    if with_methods:
+        for client_id, requested, kind, code, approach in (
+            Introduction.objects.filter(client__in=ids, status__in=LIVE_INTRODUCTION)
+            .order_by("requested_at", "pk")
+            .values_list(
+                "client_id",
+                "requested_at",
+                "kind",
+                "meeting__fellowship__code",
+                "meeting__fellowship__approach",
+            )
+        ):
+            journey = by_id.get(client_id)
+            if journey is not None and journey.introduced_on is None:
+                journey.introduced_on = day(requested)
+                journey.method = kind
+                journey.fellowship, journey.approach = code, approach
+        for client_id, code, approach in (
+            MeetingChoice.objects.filter(client__in=ids)
+            .order_by("chosen_at", "pk")
+            .values_list("client_id", "meeting__fellowship__code", "meeting__fellowship__approach")
+        ):
+            journey = by_id.get(client_id)
+            if journey is not None and journey.fellowship is None:
+                journey.fellowship, journey.approach = code, approach
+    else:
+        for client_id, first in (
+            Introduction.objects.filter(client__in=ids, status__in=LIVE_INTRODUCTION)
+            .values("client_id")
+            .annotate(first=Min("requested_at"))
+            .values_list("client_id", "first")
+        ):
+            if client_id in by_id:
+                by_id[client_id].introduced_on = day(first)
+    attended: dict[int, list[date]] = defaultdict(list)
+    for client_id, attended_on in _rows(
         Attendance.objects.filter(client__in=ids).values_list("client_id", "attended_on")
     ):
-        by_id[client_id].attendances.append(_date(day))
+        attended[client_id].append(_date(attended_on))
+    for client_id, days in attended.items():
+        journey = by_id.get(client_id)
+        if journey is not None:
+            journey.attendances = days
     _check_ins_at_12_weeks(by_id, ids)
     if with_barc:
         for client_id, taken, total in _rows(
             Barc10.objects.filter(client__in=ids).values_list("client_id", "taken_on", "total")
         ):
-            by_id[client_id].barc10.append((_date(taken), total))
+            if client_id in by_id:
+                by_id[client_id].barc10.append((_date(taken), total))
     return list(by_id.values())
+
+
+def _offered_between(clients: QuerySet[Client], since, until, zone) -> QuerySet[Client]:
+    """The clients created within a day either side of since..until (local days); the exact
+    local-day test is made on each row, so a day that starts at an odd hour (a clock
+    change at midnight) loses no one."""
+    if since is not None:
+        start = datetime.combine(since - timedelta(days=1), time.min, tzinfo=zone)
+        clients = clients.filter(created_at__gte=start)
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=2), time.min, tzinfo=zone)
+        clients = clients.filter(created_at__lt=end)
+    return clients
 
 
 def _check_ins_at_12_weeks(by_id: dict[int, Journey], ids) -> None:
@@ -222,7 +274,9 @@ def _check_ins_at_12_weeks(by_id: dict[int, Journey], ids) -> None:
         dates[client_id].append((_date(taken), pk))
     wanted: dict[int, int] = {}
     for client_id, found in dates.items():
-        journey = by_id[client_id]
+        journey = by_id.get(client_id)
+        if journey is None or not journey.attendances:
+            continue  # no first meeting: no 12-week step
         journey.check_ins = found  # (date, pk) for now: pick the nearest day 84
         chosen = journey.check_in_at_12_weeks()
         journey.check_ins = []
@@ -230,13 +284,14 @@ def _check_ins_at_12_weeks(by_id: dict[int, Journey], ids) -> None:
             wanted[chosen[1]] = client_id
     if not wanted:
         return
-    # answers_json is encrypted: read through the model field so it is decrypted.
-    for check_in in CheckIn.objects.filter(pk__in=list(wanted)).only(
-        "pk", "client_id", "taken_on", "answers_json"
+    # answers_json is encrypted: read through the model field (values_list applies its
+    # from_db_value, which decrypts) without making model instances.
+    for pk, taken, answers_json in CheckIn.objects.filter(pk__in=list(wanted)).values_list(
+        "pk", "taken_on", "answers_json"
     ):
-        answers = check_in.answers
+        answers = json.loads(answers_json or "{}")
         ways = sum(1 for key in fn.PARTICIPATION_KEYS if answers.get(key))
-        by_id[check_in.client_id].check_ins = [(check_in.taken_on, ways)]
+        by_id[wanted[pk]].check_ins = [(taken, ways)]
 
 
 def cohort(

@@ -252,7 +252,7 @@ def _stale_months() -> int:
 
 def _casework_evidence(clients, organisation, area: str, *, as_of: date) -> dict[str, list[str]]:
     """Evidence from casework beside the hand-answered questions, suppressed."""
-    items = selectors.journeys(clients, with_barc=False)
+    items = selectors.journeys(clients, with_barc=False, with_methods=False)
     table = suppress_table(fn.category_counts(items, as_of))
     steps = fn.funnel_from_categories(table.cells, total=table.total)
     if organisation is not None:

@@ -77,3 +77,48 @@ def test_scopes(world):
     )
     assert not selectors.can_see_area(world.administrator)
     assert not selectors.can_see_outcomes(world.administrator)  # no break-glass grant
+
+
+def _facts(items, today):
+    return sorted(
+        (j.client_id, j.offered_on, j.discussed_on, j.goal_on, j.introduced_on,
+         j.first_meeting_on, j.category(today), j.days_to_first_meeting())
+        for j in items
+    )  # fmt: skip
+
+
+def test_the_shortcuts_read_the_same_journeys(world):
+    """The cohort chosen in the database, journeys without methods, and the supervision
+    report's reuse of the service's journeys give what the full read gives."""
+    from datetime import timedelta
+
+    today = timezone.localdate()
+    clients = selectors.area_clients(selectors.area_of(world.commissioner))
+    everyone = selectors.journeys(clients)
+    for since, until in [(today - timedelta(days=30), None), (None, today - timedelta(days=21)),
+                         (today - timedelta(days=62), today - timedelta(days=20)),
+                         (today, today)]:  # fmt: skip
+        expected = selectors.cohort(everyone, since=since, until=until)
+        got = selectors.journeys(clients, since=since, until=until)
+        assert _facts(got, today) == _facts(expected, today), (since, until)
+        assert 0 < len(expected) < len(everyone) or since == until
+    lean = selectors.journeys(clients, with_methods=False, with_barc=False)
+    assert _facts(lean, today) == _facts(everyone, today)
+    assert all(j.method is None and not j.barc10 for j in lean)
+    assert fn.category_counts(lean, today) == fn.category_counts(everyone, today)
+
+
+def test_a_keyworkers_journeys_taken_from_the_service_are_their_own(world):
+    from mutualaid.insights import reports
+
+    today = timezone.localdate()
+    own_clients = selectors.clients_visible_to(world.manager).filter(keyworker=world.keyworker)
+    direct = selectors.journeys(own_clients, with_barc=False)
+    service = selectors.journeys(selectors.service_clients(world.manager), with_barc=False)
+    reused = reports.own_journeys(own_clients, service)
+    assert len(direct) == 7
+    assert _facts(reused, today) == _facts(direct, today)
+    assert {j.method for j in reused} == {j.method for j in direct}
+    # a client outside the service's journeys: read directly
+    fallback = reports.own_journeys(own_clients, service[:1])
+    assert _facts(fallback, today) == _facts(direct, today)
