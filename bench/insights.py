@@ -7,10 +7,13 @@
 One child process per database (a fresh SQLite file under var/bench/insights/, and a
 database in a throwaway PostgreSQL cluster on 127.0.0.1:--pg-port). The child migrates,
 loads a synthetic directory (mutualaid.lib.synthetic: 3,000 meetings around Brighton, Hove
-and London) and one service in "Brighton and Hove" with 5,000 clients and about 100,000
-casework events (conversations, chosen meetings, goals, introductions, attendances,
-check-ins with encrypted answers, BARC-10s, follow-ups) spread over 18 months, written
-with bulk_create (no audit events: the load is not what is measured).
+and London) and one service in "Brighton and Hove" with 5,000 clients first offered mutual aid over
+the last 18 months, each journey running until today: conversations, chosen meetings,
+goals (back-dated to when they were set), introductions, weekly attendances, a check-in
+(encrypted answers) and a review every four weeks, BARC-10s, follow-ups after a first
+meeting and a month after a "not now". That makes a little over 100,000 events (the
+count is printed and recorded; fewer than --events is reported loudly). Written with
+bulk_create (no audit events: the load is not what is measured).
 
 Then each page is computed the way a request computes it: the view function is called
 with a signed-in, second-factor-verified user (the audit event each read writes is part
@@ -21,7 +24,12 @@ of the time), the report is built, every chart drawn as SVG and the template ren
     area            the commissioner's area: suppressed funnel + the directory's provision
     self-assessment the commissioner's self-assessment page
 
-Each is timed --repeat times after one warm-up. Beside it, in the same run, the baseline:
+Each is timed --repeat times after one warm-up, three ways: with nothing cached (the
+chart cache cleared: every chart drawn in the request, as after a restart), repeated (the
+same figures: charts from the cache), and after a change (a new client and a first
+conversation recorded since the last view: every chart whose figures moved is drawn
+again, the others come from the cache, keyed on their figures). Wall and CPU time of the
+process are both recorded. Beside it, in the same run, the baseline:
 a plain SELECT COUNT(*) over every table the pages read (clients, the eight casework
 tables and the meetings), the least any page computed from those tables could cost.
 The parent prints a table, writes bench/out/insights.json and (full runs only) the
@@ -43,6 +51,9 @@ import common
 
 PAGES = ("outcomes", "supervision", "area", "self-assessment")
 GOAL_S = 1.0
+# Clients are first offered mutual aid over the last 18 months; each journey then runs
+# until today (weekly meetings, a check-in and a review every four weeks).
+HISTORY_DAYS = 540
 
 
 def var_dir() -> Path:
@@ -119,7 +130,7 @@ def load(clients: int, events: int, seed: int) -> dict:
             ],
             batch_size=1000,
         )
-    offered = {c.pk: now - timedelta(days=rng.randint(0, 540)) for c in made}
+    offered = {c.pk: now - timedelta(days=rng.randint(0, HISTORY_DAYS)) for c in made}
     Client.objects.bulk_update(
         [Client(pk=pk, created_at=at) for pk, at in offered.items()],
         ["created_at"],
@@ -131,6 +142,7 @@ def load(clients: int, events: int, seed: int) -> dict:
     rows: dict[str, list] = {k: [] for k in
                              ("assessment", "choice", "goal", "intro", "attendance",
                               "check_in", "barc", "follow_up")}  # fmt: skip
+    goal_set: dict[int, datetime] = {}
     keys = ["shared", "sponsor", "contact_between", "tools", "service", "programme_work"]
     kinds = ["volunteer_call", "volunteer_meets", "volunteer_goes", "keyworker_goes", "information"]
     for c in made:
@@ -143,10 +155,16 @@ def load(clients: int, events: int, seed: int) -> dict:
             Assessment(client=c, held_on=day, previous_experience="none", outcome="interested")
         )
         if rng.random() < 0.15:
+            # not now: the keyworker asks again about mutual aid a month later
+            rows["follow_up"].append(
+                FollowUp(client=c, kind="revisit", due_on=day + timedelta(days=28),
+                         done_at=None if rng.random() < 0.3 else start + timedelta(days=29))
+            )  # fmt: skip
             continue
         meeting = rng.choice(meetings)
         rows["choice"].append(MeetingChoice(client=c, meeting_id=meeting, chosen_at=start))
         rows["goal"].append(Goal(client=c, kind="attend_once", meeting_id=meeting, due_on=day))
+        goal_set[c.pk] = start
         if rng.random() < 0.15:
             continue
         rows["intro"].append(
@@ -176,6 +194,12 @@ def load(clients: int, events: int, seed: int) -> dict:
             check_in = CheckIn(client=c, taken_on=taken, source="staff")
             check_in.answers = {k: rng.random() < 0.5 for k in keys}
             rows["check_in"].append(check_in)
+            # each monthly check-in is talked over at a review
+            rows["follow_up"].append(
+                FollowUp(client=c, kind="review", due_on=taken,
+                         done_at=None if rng.random() < 0.2 else start + (taken - day)
+                         + timedelta(days=rng.randint(0, 10)))
+            )  # fmt: skip
             if rng.random() < plan["barc"] / plan["check_in"]:
                 rows["barc"].append(
                     Barc10(client=c, taken_on=taken, total=rng.randint(20, 58), items_json="[]")
@@ -188,8 +212,17 @@ def load(clients: int, events: int, seed: int) -> dict:
         for kind, objects in rows.items():
             models[kind].objects.bulk_create(objects, batch_size=2000)
             counts[kind] = len(objects)
-    common.log(f"  loaded {clients} clients, {sum(counts.values())} events "
+        # created_at is auto_now_add: back-date each goal to the day it was set
+        Goal.objects.bulk_update(
+            [Goal(pk=g.pk, created_at=goal_set[g.client_id]) for g in rows["goal"]],
+            ["created_at"],
+            batch_size=1000,
+        )
+    made_events = sum(counts.values())
+    common.log(f"  loaded {clients} clients, {made_events:,} events "
                f"in {time.perf_counter() - started:.1f} s: {counts}")  # fmt: skip
+    if made_events < events:
+        common.log(f"  FEWER EVENTS THAN ASKED: {made_events:,} of {events:,}")
     return {
         "clients": clients,
         "events": sum(counts.values()),
@@ -212,6 +245,31 @@ def request_for(user, path: str):
     request.session = SessionStore()
     request._messages = FallbackStorage(request)
     return request
+
+
+def casework_change(n: int) -> None:
+    """What happens between two views in a live service: a keyworker takes on a new client
+    (offered today) and records the first conversation about mutual aid."""
+    from django.utils import timezone
+
+    from mutualaid.accounts.models import Organisation
+    from mutualaid.casework.models import Assessment, Client
+
+    org = Organisation.objects.get(slug="bench")
+    sample = Client.objects.filter(organisation=org).order_by("pk")[n % 25]
+    client = Client.objects.create(
+        organisation=org,
+        team_id=sample.team_id,
+        keyworker_id=sample.keyworker_id,
+        case_reference=f"B-new-{n:05d}",
+        preferred_name=f"New client {n}",
+    )
+    Assessment.objects.create(
+        client=client,
+        held_on=timezone.localdate(),
+        previous_experience="none",
+        outcome="interested",
+    )
 
 
 def baseline_counts() -> int:
@@ -265,8 +323,9 @@ def child(args) -> None:
     from django.core.cache import cache
 
     results = {}
+    changes = iter(range(10**6))
     for name, (user, path, view, kwargs) in pages.items():
-        cold, warm, baseline, cpu = [], [], [], []
+        cold, warm, changed, baseline, cpu, changed_cpu = [], [], [], [], [], []
         for attempt in range(args.repeat + 1):
             with common.Stopwatch() as base:
                 baseline_counts()
@@ -279,21 +338,35 @@ def child(args) -> None:
             cpu_used = time.process_time() - cpu_start
             with common.Stopwatch() as again:  # the same figures: charts from the cache
                 view(request_for(user, path), **kwargs)
+            # A keyworker records a new client and a first conversation: the figures move,
+            # so every chart they change is drawn again (the rest come from the cache).
+            casework_change(next(changes))
+            cpu_start = time.process_time()
+            with common.Stopwatch() as after:
+                view(request_for(user, path), **kwargs)
+            after_cpu = time.process_time() - cpu_start
             if attempt:  # the first is a warm-up (imports, the gazetteer, fonts)
                 cold.append(first.seconds)
                 warm.append(again.seconds)
+                changed.append(after.seconds)
                 baseline.append(base.seconds)
                 cpu.append(cpu_used)
+                changed_cpu.append(after_cpu)
         results[name] = {
             "page": common.summarise_ms(cold),
             "cpu": common.summarise_ms(cpu),
             "warm": common.summarise_ms(warm),
+            "changed": common.summarise_ms(changed),
+            "changed_cpu": common.summarise_ms(changed_cpu),
             "count_baseline": common.summarise_ms(baseline),
             "bytes": size,
         }
-        common.log(f"  {name}: p50 {results[name]['page']['p50_ms']:.0f} ms, charts cached "
-                   f"{results[name]['warm']['p50_ms']:.0f} ms "
-                   f"(counts {results[name]['count_baseline']['p50_ms']:.1f} ms)")  # fmt: skip
+        r = results[name]
+        common.log(f"  {name}: nothing cached p50 {r['page']['p50_ms']:.0f} ms "
+                   f"(CPU {r['cpu']['p50_ms']:.0f}), after a change {r['changed']['p50_ms']:.0f} "
+                   f"ms (CPU {r['changed_cpu']['p50_ms']:.0f}), repeated "
+                   f"{r['warm']['p50_ms']:.0f} ms; COUNT(*) baseline "
+                   f"{r['count_baseline']['p50_ms']:.1f} ms")  # fmt: skip
     load_average = os.getloadavg()
     out = {
         "database": args.database,
@@ -336,26 +409,28 @@ def run_database(database: str, args, pg=None) -> dict:
 
 
 def table(runs: list[dict]) -> str:
-    headers = ["page"]
-    for run in runs:
-        headers += [f"{run['database']} p50 ms", f"{run['database']} max ms",
-                    f"{run['database']} CPU p50 ms",
-                    f"{run['database']} charts cached p50 ms",
-                    f"{run['database']} COUNT(*) baseline p50 ms"]  # fmt: skip
-    headers.append(f"goal ≤ {GOAL_S * 1000:.0f} ms")
+    """One row per page and database: wall time (p50, max) and the process's CPU time with
+    nothing cached and after a change, wall time repeated, and the COUNT(*) baseline."""
+    headers = ["page", "database",
+               "nothing cached p50 ms", "max ms", "CPU p50 ms",
+               "after a change p50 ms", "max ms", "CPU p50 ms",
+               "repeated p50 ms", "COUNT(*) baseline p50 ms",
+               f"max ≤ {GOAL_S * 1000:.0f} ms: nothing cached / after a change"]  # fmt: skip
     rows = []
     for page in PAGES:
-        row = [page]
-        ok = True
         for run in runs:
-            figures = run["pages"][page]
-            row += [common.fmt_ms(figures["page"]["p50_ms"]), common.fmt_ms(figures["page"]["max_ms"]),
-                    common.fmt_ms(figures["cpu"]["p50_ms"]),
-                    common.fmt_ms(figures["warm"]["p50_ms"]),
-                    common.fmt_ms(figures["count_baseline"]["p50_ms"])]  # fmt: skip
-            ok = ok and figures["page"]["max_ms"] <= GOAL_S * 1000
-        row.append("yes" if ok else "no")
-        rows.append(row)
+            f = run["pages"][page]
+            ok_cold = f["page"]["max_ms"] <= GOAL_S * 1000
+            ok_changed = f["changed"]["max_ms"] <= GOAL_S * 1000
+            rows.append([page, run["database"],
+                         common.fmt_ms(f["page"]["p50_ms"]), common.fmt_ms(f["page"]["max_ms"]),
+                         common.fmt_ms(f["cpu"]["p50_ms"]),
+                         common.fmt_ms(f["changed"]["p50_ms"]),
+                         common.fmt_ms(f["changed"]["max_ms"]),
+                         common.fmt_ms(f["changed_cpu"]["p50_ms"]),
+                         common.fmt_ms(f["warm"]["p50_ms"]),
+                         common.fmt_ms(f["count_baseline"]["p50_ms"]),
+                         f"{'yes' if ok_cold else 'no'} / {'yes' if ok_changed else 'no'}"])  # fmt: skip
     return common.markdown_table(headers, rows)
 
 
