@@ -149,3 +149,36 @@ def test_keyworker_sees_the_service_suppressed_manager_does_not(world):
     as_manager = reports.supervision(world.manager, world.keyworker, as_of=today)
     assert [row[3] for row in as_manager.table("compare").rows][0] == 9
     assert not as_manager.suppressed
+
+
+@pytest.mark.django_db
+def test_directory_counts_are_published_as_they_are_and_hold_no_client_data(world):
+    """The decision in docs/insights.md ("Why directory counts are not suppressed"): the
+    area page's provision figures count public listings, not people, so a small count is
+    shown as it is; they do not move when clients' casework does, and a listing restricted
+    to one organisation is not among them."""
+    from tests.casework.helpers import brighton_meeting
+    from tests.factories import make_meeting
+
+    today = timezone.localdate()
+    report = reports.area_report(world.commissioner, as_of=today)
+    directory_tables = {
+        t.id: t.rows for s in report.sections if s.id != "area-funnel" for t in s.tables
+    }
+    assert "per-week-fellowship" in directory_tables and "gaps" in directory_tables
+    # one public meeting in the area: published as 1 meeting a week, not hidden
+    assert report.table("per-week-fellowship").rows == [["Alcoholics Anonymous", "AA", 1.0]]
+    assert [SUPPRESSED] not in [r[1:2] for r in report.table("per-week-type").rows]
+
+    # more casework at that meeting, and a new client of another service: the client
+    # figures move, the directory's do not
+    journey(world.keyworker, world.meeting, to="attended", days_ago=30, weeks=(1, 2, 3))
+    journey(world.other_keyworker, world.meeting, to="introduced", days_ago=9)
+    # a meeting listed only for service A (restricted) is not public provision
+    brighton_meeting(name="Service A's own group", visibility="restricted",
+                     organisation=world.org, weekday=4)  # fmt: skip
+    make_meeting(name="Far away", latitude=55.95, longitude=-3.19, city="Edinburgh")
+    again = reports.area_report(world.commissioner, as_of=today)
+    for table_id, rows in directory_tables.items():
+        assert again.table(table_id).rows == rows, table_id
+    assert again.table("area-categories").rows != report.table("area-categories").rows
