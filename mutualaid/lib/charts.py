@@ -74,6 +74,18 @@ _PRESENTATION = {
 Value = int | float | str | None
 
 
+def _(message: str) -> str:
+    """The chart's own words (legends, default labels, text alternatives) in the active
+    language: through Django's gettext when Django is set up (the strings are in its
+    catalogue), as they are otherwise, so the module needs no framework."""
+    try:
+        from django.conf import settings
+        from django.utils.translation import gettext
+    except ImportError:
+        return message
+    return gettext(message) if settings.configured else message
+
+
 @dataclass
 class Chart:
     """A drawn chart: its text alternative, its data table and the figure-making function."""
@@ -366,7 +378,9 @@ def heatmap(
         default=(0, "", ""),
     )
     summary = description or (
-        f"Busiest: {busiest[1]} {busiest[2]} ({_label(busiest[0])}). "
+        _("Busiest: %(row)s %(column)s (%(value)s).")
+        % {"row": busiest[1], "column": busiest[2], "value": _label(busiest[0])}
+        + " "
         + "; ".join(f"{row_labels[i]}: {_label(round(sum(r), 1))}" for i, r in enumerate(rows))
     )
     return Chart(
@@ -419,16 +433,21 @@ def grid_map(
     places: Sequence[tuple[str, float, float]] = (),
     title: str,
     description: str = "",
-    labels: tuple[str, str, str] = ("longitude", "latitude", "km to nearest meeting"),
+    labels: tuple[str, str, str] | None = None,
 ) -> Chart:
     """A map of the distance from each grid cell to the nearest meeting: three bands
     (within half the threshold, within it, beyond it), meetings as dots, named places.
     Cells beyond the threshold are vermillion, hatched and outlined, so the gap shows
     without colour. NaN cells (outside the area) are not drawn."""
+    if labels is None:
+        labels = (_("longitude"), _("latitude"), _("km to the nearest meeting"))
     grid = [list(r) for r in distances_km]
     bounds = [0, threshold_km / 2, threshold_km, max(threshold_km * 100, 1e6)]
     colours = ListedColormap(["#56B4E9", "#F0E442", "#D55E00"])
     norm = BoundaryNorm(bounds, colours.N)
+
+    within = _("≤ %(km)s km")
+    beyond_label = _("> %(km)s km") % {"km": f"{threshold_km:g}"}
 
     def draw(figure):
         import numpy as np
@@ -465,9 +484,9 @@ def grid_map(
 
         ax.legend(
             handles=[
-                Patch(color="#56B4E9", label=f"≤ {threshold_km / 2:g} km"),
-                Patch(color="#F0E442", label=f"≤ {threshold_km:g} km"),
-                Patch(facecolor="#D55E00", hatch="//", label=f"> {threshold_km:g} km"),
+                Patch(color="#56B4E9", label=within % {"km": f"{threshold_km / 2:g}"}),
+                Patch(color="#F0E442", label=within % {"km": f"{threshold_km:g}"}),
+                Patch(facecolor="#D55E00", hatch="//", label=beyond_label),
             ],
             fontsize=7,
             loc="upper left",
@@ -478,7 +497,8 @@ def grid_map(
     cells = [v for r in grid for v in r if not math.isnan(v)]  # NaN: outside the area
     beyond = sum(1 for v in cells if v > threshold_km)
     summary = description or (
-        f"{beyond} of {len(cells)} grid cells are more than {threshold_km:g} km from a meeting."
+        _("%(beyond)s of %(cells)s grid cells are more than %(km)s km from a meeting.")
+        % {"beyond": beyond, "cells": len(cells), "km": f"{threshold_km:g}"}
     )
     rows = [[round(lat, 4), round(lng, 4), round(grid[i][j], 2)]
             for i, lat in enumerate(lats) for j, lng in enumerate(lngs)

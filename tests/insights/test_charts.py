@@ -60,3 +60,29 @@ def test_the_same_data_gives_the_same_svg():
         return charts.bar_chart(["a"], {"n": [1]}, title="t").svg()
 
     assert make() == make()
+
+
+def test_the_charts_own_words_follow_the_language():
+    from django.utils import translation
+
+    def grid():
+        return charts.grid_map(
+            [50.0, 50.01], [-0.1, -0.09], [[0.5, 3.0], [6.0, 1.0]], threshold_km=5, title="t"
+        )
+
+    def heat():
+        return charts.heatmap(["Mon"], ["18"], [[2]], title="When")
+
+    english = grid()
+    assert english.description == "1 of 4 grid cells are more than 5 km from a meeting."
+    assert english.headers == ["latitude", "longitude", "km to the nearest meeting"]
+    assert heat().description.startswith("Busiest: Mon 18 (2).")
+    with translation.override("es"):
+        spanish = grid()
+        svg = spanish.svg()
+        assert heat().description.startswith("Más reuniones: Mon 18 (2).")
+    assert spanish.description == (
+        "1 de 4 celdas de la cuadrícula están a más de 5 km de una reunión."
+    )
+    assert spanish.headers == ["latitud", "longitud", "km hasta la reunión más cercana"]
+    assert ">longitud<" in svg and "&gt; 5 km" in svg  # the legend and the axis, drawn
