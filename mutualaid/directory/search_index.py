@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 # computed again in Python: far more than NumPy's and libm's last-bit differences.
 DISTANCE_EPS_KM = 1e-6
 NO_DAY = 7  # the group of "by appointment" meetings (weekday NULL)
-FETCH_ROWS = 20_000  # rows per fetchmany while building: a few MB of Python tuples
+FETCH_ROWS = 5_000  # rows per fetchmany while building: a few MB of Python tuples
 _COLUMNS = (
     "id",
     "latitude",
@@ -125,6 +125,7 @@ def for_query(query, using: str = DEFAULT_DB_ALIAS) -> NearIndex | None:
                 index = NearIndex.build(using)
                 with _lock:
                     _indexes[using] = index
+                _release_free_memory()
         return index if index.stamp == stamp and index.enabled else None
     start_build(using)
     return None  # SQL answers while the index is built
@@ -199,9 +200,22 @@ def _build_in_background(using: str) -> None:
         )
     finally:
         connections[using].close()  # this thread's own connection
+        _release_free_memory()
         with _lock:
             if _builders.get(using) is threading.current_thread():
                 del _builders[using]
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim): a build's
+    row tuples and chunk arrays are freed, but the heap (and the builder thread's own
+    arena) would otherwise keep their pages resident for the life of the worker."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def _generation(using: str) -> tuple:
@@ -408,6 +422,10 @@ class _Builder:
             "schedule": np.array(schedules, dtype=np.int32),
         }
         self.max_fellowship = max(self.max_fellowship, int(arrays["fellowship"].max()))
+        # The chunks are held until the end: each integer column as narrow as its values.
+        for field in ("ids", "zone", "types", "languages", "fellowship", "organisation"):
+            arrays[field] = _narrow(arrays[field])
+        arrays["schedule"] = _narrow(arrays["schedule"])
         online = arrays["mode"] == _ONLINE
         placed = ~online & ~np.isnan(arrays["lat"]) & ~np.isnan(arrays["lng"])
         for name, mask in (("placed", placed), ("online", online)):
