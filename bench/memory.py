@@ -10,7 +10,11 @@ one worker (the production settings, as bench/http_load.py does) and reads the w
 resident memory (VmRSS) and its peak (VmHWM) from /proc after each step:
 
     started      the worker after one trivial request (the baseline: Django and the app)
-    searches     + 300 API searches (hot and cold, cached and not)
+    searches     + 300 API searches (hot and cold, cached and not); the second near search
+                 starts the worker's search index build in a background thread, and the
+                 searches meanwhile run in SQL
+    index built  + waiting until the worker logs that its index is in use
+    searches (index) + 180 more uncached searches at new centres, answered by the index
     pages        + 60 meeting pages and 20 result pages
     feed (one fellowship) + the Meeting Guide feed of one fellowship
     feed (all)   + the whole directory's feed, rendered and kept in memory (gzip too)
@@ -93,6 +97,8 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
     rng = random.Random(args.seed)
     steps = []
     extra = {"WEB_TIMEOUT": "900"}  # rendering the whole 1M feed takes longer than 30 s
+    # INFO: the worker's "search index ... in use" line tells when its build is done.
+    extra["LOG_LEVEL"] = "INFO"
     with http_load.Server(url, workers=1, threads=args.threads, extra_env=extra) as server:
         (pid,) = server.worker_pids()
         port = server.port
@@ -121,7 +127,20 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
         step("started", ["/bench/trivial.json"])
         hot = http_load.search_paths(data["hot"], 0, rng, cold=False)
         cold = http_load.search_paths(data["hot"], 180, rng, cold=True)
+        searched = time.perf_counter()
         step("searches", hot * 3 + cold, note="120 cached + 180 uncached")
+        ready = wait_for_index(server, timeout=args.index_timeout)
+        step(
+            "index built",
+            [],
+            note=(
+                f"built in the background, in use {ready - searched:.0f} s after the first search"
+                if ready is not None
+                else f"**not in use after {args.index_timeout} s**"
+            ),
+        )
+        again = http_load.search_paths(data["hot"], 180, random.Random(args.seed + 1), cold=True)
+        step("searches (index)", again, note="180 uncached, new centres")
         pages = [f"/meetings/{slug}/" for slug in data["slugs"]]
         pages += [f"/?near={lat:.4f},{lng:.4f}&radius=10" for lat, lng in data["hot"][:20]]
         step("pages", pages)
@@ -138,6 +157,18 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
                 note="the whole directory, held in memory",
             )
     return steps
+
+
+def wait_for_index(server, *, timeout: float) -> float | None:
+    """time.perf_counter() when the worker's log says its search index is in use."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if "in use" in "".join(
+            line for line in server.output().splitlines() if "search index for database" in line
+        ):
+            return time.perf_counter()
+        time.sleep(0.5)
+    return None
 
 
 def table(report: dict) -> str:
@@ -165,6 +196,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-full-feed", action="store_true")
+    parser.add_argument("--index-timeout", type=float, default=600, help="seconds")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--out", default=str(common.OUT_DIR / "memory.json"))
     parser.add_argument("--child-build", action="store_true", help=argparse.SUPPRESS)

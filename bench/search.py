@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -549,8 +550,27 @@ def time_numpy(baseline: NumpyBaseline, specs: list[dict], kinds, db: dict | Non
 # --- one child: one database, one size ----------------------------------------------
 
 
+def _proc_status_mb(name: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def _index_nbytes(index) -> int:
+    """Bytes in the index's NumPy arrays (any version of search_index.py)."""
+    import numpy as np
+
+    total = 0
+    for holder in (index.placed, index.online, index.types, index.languages):
+        total += sum(v.nbytes for v in vars(holder).values() if isinstance(v, np.ndarray))
+    return total
+
+
 def child(args) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mutualaid.settings")
+    # Built by the search that needs it, so that it is timed here, apart from searches.
+    os.environ.setdefault("SEARCH_INDEX_BUILD", "inline")
     import django
 
     django.setup()
@@ -571,9 +591,26 @@ def child(args) -> None:
 
     probe = SearchQuery(near=(51.5, -0.12), now=FIRST_NOW)
     search_index.for_query(probe)  # the first near search of a generation uses SQL
+    rss_before = _proc_status_mb("VmRSS")
+    try:  # reset the peak (VmHWM) to the current RSS: the build's own peak is then read
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
     started = _time.perf_counter()
     index = search_index.for_query(probe)
     build["index_s"] = round(_time.perf_counter() - started, 2) if index is not None else None
+    if index is not None:
+        build["index_mb"] = round(_index_nbytes(index) / 2**20, 1)
+        build["index_build_peak_mb"] = round(_proc_status_mb("VmHWM") - rss_before, 1)
+        build["index_retained_mb"] = round(_proc_status_mb("VmRSS") - rss_before, 1)
+        common.log(
+            f"  index built in {build['index_s']} s: arrays {build['index_mb']} MB, RSS"
+            f" +{build['index_build_peak_mb']} MB at the peak of the build,"
+            f" +{build['index_retained_mb']} MB after"
+        )
+    if args.index_only:
+        Path(args.json_out).write_text(json.dumps({"build": build}))
+        return
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT sqlite_version()")
@@ -739,6 +776,11 @@ def builds(report: dict) -> str:
             if b.get("index_s") is not None
             else "; no in-process search index"
         )
+        if b.get("index_mb") is not None:
+            index += (
+                f" (arrays {b['index_mb']} MB; process RSS +{b['index_build_peak_mb']} MB"
+                f" at the build's peak, +{b['index_retained_mb']} MB after)"
+            )
         if b.get("reused"):
             lines.append(f"- {label}: reused the database built by an earlier run{index}")
         else:
@@ -804,6 +846,11 @@ def parse_args(argv=None):
     parser.add_argument("--explain", action="store_true", help="record query plans in the JSON")
     parser.add_argument("--pg-port", type=int, default=54340)
     parser.add_argument("--keep-pg", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--index-only",
+        action="store_true",
+        help="only build the in-process index and report its time and memory (SQLite)",
+    )
     # child-only
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
@@ -825,6 +872,13 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.child:
         child(args)
+        return
+    if args.index_only:
+        for size in args.sizes:
+            argv = [__file__, "--child", "--index-only", "--database", "sqlite"]
+            argv += ["--size", str(size), "--seed", str(args.seed)]
+            build = common.run_child(argv, env={"DATABASE_URL": sqlite_url(size)})["build"]
+            print(json.dumps({"size": size, **build}))
         return
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
