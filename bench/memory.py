@@ -105,8 +105,11 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
 
         def step(name, paths, headers=None, note=""):
             started = time.perf_counter()
+            slowest = 0.0
             for path in paths:
+                one = time.perf_counter()
                 status, _, _ = http_load.get(port, path, headers)
+                slowest = max(slowest, time.perf_counter() - one)
                 if status != 200:
                     raise RuntimeError(f"{path}: HTTP {status}")
             took = time.perf_counter() - started
@@ -115,13 +118,15 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
                     "step": name,
                     "requests": len(paths),
                     "seconds": round(took, 1),
+                    "slowest_ms": round(slowest * 1000),
                     "note": note,
                     **memory_of(pid),
                 }
             )
             common.log(
                 f"  {name:24} RSS {steps[-1]['rss_mb']:7.1f} MB"
-                f"  peak {steps[-1]['peak_mb']:7.1f} MB  ({took:.1f} s)"
+                f"  peak {steps[-1]['peak_mb']:7.1f} MB  ({took:.1f} s, slowest"
+                f" request {slowest * 1000:.0f} ms)"
             )
 
         step("started", ["/bench/trivial.json"])
@@ -180,12 +185,14 @@ def table(report: dict) -> str:
             f"{s['rss_mb']:.0f}",
             f"{s['peak_mb']:.0f}",
             f"{s['rss_mb'] - base:+.0f}",
+            f"{s['slowest_ms']:,}" if s.get("slowest_ms") and s["requests"] else "–",
             s["note"],
         ]
         for s in report["steps"]
     ]
     return common.markdown_table(
-        ["after", "requests", "RSS MB", "peak MB", "vs started", "note"], rows
+        ["after", "requests", "RSS MB", "peak MB", "vs started", "slowest request ms", "note"],
+        rows,
     )
 
 
