@@ -9,8 +9,10 @@ an SQLite directory of --size synthetic meetings under var/bench/http/, then sta
 `mutualaid serve` (gunicorn, DEBUG off, the production middleware) in a subprocess with
 one extra URL, /bench/trivial.json (bench/server/bench_urls.py: {"ok": true} through the same
 middleware), and drives it from this process with a bounded load generator: N threads,
-each with its own keep-alive http.client connection, stopping after --requests or
---seconds per level, whichever comes first. For each endpoint and concurrency it records
+each with its own keep-alive connection, stopping after --requests or --seconds per
+level, whichever comes first. The generator reads every response the same way, into one
+reused buffer per connection, counting body bytes without keeping them (LeanConnection;
+--client http.client reads bodies as before, allocating each whole body). For each endpoint and concurrency it records
 requests per second, p50 and p99 latency and errors, beside the trivial endpoint measured
 the same way in the same run:
 
@@ -18,7 +20,7 @@ the same way in the same run:
     search (hot)   GET /api/v1/meetings for 40 popular searches repeated (cache hits)
     search (cold)  GET /api/v1/meetings at a new random centre each time (cache misses)
     meeting page   GET /meetings/<slug>/ of 500 meetings
-    feed           GET /feeds/meeting-guide.json, gzip (the whole directory, from memory)
+    feed           GET /feeds/meeting-guide.json, gzip (the whole directory, from its file)
     feed 304       the same with If-None-Match (an app polling an unchanged feed)
 
 (Named http_load.py, not http.py: scripts in bench/ run with bench/ first on sys.path,
@@ -136,8 +138,10 @@ def server_env(database_url: str) -> dict:
         "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         "WHITENOISE_USE_FINDERS": "1",
         "LOG_LEVEL": "ERROR",
-        # No worker restarts within a run (each would re-render the feed, mid-measurement).
+        # No worker restarts within a run.
         "WEB_MAX_REQUESTS": "0",
+        # The rendered feed files (mutualaid/directory/feed_files.py) beside the database.
+        "FEED_CACHE_DIR": str(var_dir() / "feeds"),
     }
 
 
@@ -217,20 +221,139 @@ def get(port: int, path: str, headers: dict | None = None) -> tuple[int, dict, b
 
 # --- the load generator -------------------------------------------------------------
 
+RECV_BUFFER = 1 << 20
+HEAD_READ = 16384  # the first read of a response: its head and, for small bodies, all of it
+
+
+class LeanConnection:
+    """One keep-alive HTTP/1.1 connection that reads each response into one reused buffer
+    and counts the body's bytes without keeping them (http.client's read() allocates the
+    whole body: 7 MB a feed request, costing this process the CPU the server needs).
+    Every endpoint is read this way, the trivial baseline included. Understands
+    Content-Length, chunked bodies, bodiless statuses and Connection: close."""
+
+    def __init__(self, port: int, timeout: float = 60):
+        self.port, self.timeout = port, timeout
+        self.sock: socket.socket | None = None
+        self.buffer = bytearray(RECV_BUFFER)
+        self.view = memoryview(self.buffer)
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _recv(self, limit: int | None = None) -> int:
+        n = self.sock.recv_into(self.view, min(limit or RECV_BUFFER, RECV_BUFFER))
+        if n == 0:
+            raise ConnectionError("server closed the connection mid-response")
+        return n
+
+    def get(self, path: str, header_bytes: bytes) -> tuple[int, int]:
+        """GET path; returns (status, body bytes read)."""
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(
+            b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s\r\n"
+            % (path.encode(), self.port, header_bytes)
+        )
+        head = b""
+        while True:  # the status line and headers (small: read into the buffer, copied)
+            n = self.sock.recv_into(self.view, HEAD_READ)
+            if n == 0:
+                raise ConnectionError("server closed the connection")
+            head += self.view[:n]
+            end = head.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+        rest = head[end + 4 :]
+        lines = head[:end].decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        fields = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+        close = fields.get("connection", "").lower() == "close"
+        if status in (204, 304) or 100 <= status < 200:
+            body = 0
+        elif "content-length" in fields:
+            body = int(fields["content-length"])
+            remaining = body - len(rest)
+            while remaining > 0:
+                remaining -= self._recv(remaining)
+        elif "chunked" in fields.get("transfer-encoding", "").lower():
+            body = self._chunked(rest)
+        else:  # read to the end of the connection
+            body = len(rest)
+            while True:
+                n = self.sock.recv_into(self.view)
+                if n == 0:
+                    break
+                body += n
+            close = True
+        if close:
+            self.close()
+        return status, body
+
+    def _chunked(self, data: bytes) -> int:
+        body = 0
+        while True:
+            while b"\r\n" not in data:
+                data += self.view[: self._recv()]
+            line, _, data = data.partition(b"\r\n")
+            size = int(line.split(b";")[0], 16)
+            while len(data) < size + 2:
+                data += self.view[: self._recv()]
+            data = data[size + 2 :]
+            body += size
+            if size == 0:
+                return body
+
+
+class HttpClientConnection:
+    """The load generator before LeanConnection (--client http.client): the standard
+    library's client, which reads each body into a new bytes object. For comparison."""
+
+    def __init__(self, port: int, timeout: float = 60):
+        self.port, self.timeout = port, timeout
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def get(self, path: str, header_bytes: bytes) -> tuple[int, int]:
+        headers = dict(
+            line.split(": ", 1) for line in header_bytes.decode("latin-1").split("\r\n") if line
+        )
+        self.conn.request("GET", path, headers=headers)
+        response = self.conn.getresponse()
+        size = len(response.read())
+        if response.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+        return response.status, size
+
+
+CLIENT = "lean"  # --client
+
 
 def load(port, paths, *, concurrency, max_requests, seconds, headers=None, expect=200) -> dict:
-    """`concurrency` threads, each with its own keep-alive connection, issue GETs for
-    paths[n % len(paths)] until max_requests are issued or `seconds` pass."""
+    """`concurrency` threads, each with its own keep-alive connection (LeanConnection),
+    issue GETs for paths[n % len(paths)] until max_requests are issued or `seconds` pass."""
     counter = itertools.count()
     latencies: list[float] = []
     errors = [0]
+    received = [0]
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
     start = threading.Barrier(concurrency + 1)
+    header_bytes = b"".join(
+        f"{name}: {value}\r\n".encode("latin-1") for name, value in (headers or {}).items()
+    )
 
     def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine, bad = [], 0
+        conn = LeanConnection(port) if CLIENT == "lean" else HttpClientConnection(port)
+        mine, bad, got = [], 0, 0
         start.wait()
         while time.perf_counter() < stop_at:
             n = next(counter)
@@ -238,31 +361,29 @@ def load(port, paths, *, concurrency, max_requests, seconds, headers=None, expec
                 break
             began = time.perf_counter()
             try:
-                conn.request("GET", paths[n % len(paths)], headers=headers or {})
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == expect
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-            except (OSError, http.client.HTTPException):
+                status, size = conn.get(paths[n % len(paths)], header_bytes)
+                ok = status == expect
+                got += size
+            except (OSError, ValueError, IndexError, http.client.HTTPException):
                 ok = False
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             mine.append(time.perf_counter() - began)
             bad += not ok
         conn.close()
         with lock:
             latencies.extend(mine)
             errors[0] += bad
+            received[0] += got
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for t in threads:
         t.start()
     start.wait()
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    client_cpu = time.process_time() - cpu_began  # this process: the load generator
     ms = sorted(x * 1000 for x in latencies)
     return {
         "concurrency": concurrency,
@@ -272,6 +393,9 @@ def load(port, paths, *, concurrency, max_requests, seconds, headers=None, expec
         "p50_ms": round(common.percentile(ms, 50), 2),
         "p99_ms": round(common.percentile(ms, 99), 2),
         "errors": errors[0],
+        "mib_per_s": round(received[0] / elapsed / 2**20, 1) if elapsed else 0.0,
+        # The cores the generator itself used (of os.cpu_count()), beside the server's.
+        "client_cores": round(client_cpu / elapsed, 2) if elapsed else 0.0,
     }
 
 
@@ -331,12 +455,12 @@ def measure(args, database_url: str, data: dict) -> dict:
                     seconds=30,
                     **options[name],
                 )
-        cold_budget = args.requests * len(CONCURRENCY) * 2
+        cold_budget = args.requests * len(args.concurrency) * 2
         paths["search_cold"] = search_paths(data["hot"], cold_budget, rng, cold=True)
         load_before = os.getloadavg()
-        for name in ENDPOINTS:
+        for name in args.endpoints:
             results[name] = []
-            for c in CONCURRENCY:
+            for c in args.concurrency:
                 level = load(
                     port,
                     paths[name],
@@ -351,6 +475,7 @@ def measure(args, database_url: str, data: dict) -> dict:
                 common.log(
                     f"  {name:12} c={c:<3} {level['rps']:8.1f} req/s  p50 {level['p50_ms']:7.2f} ms"
                     f"  p99 {level['p99_ms']:7.2f} ms  errors {level['errors']}"
+                    f"  client {level['client_cores']:.2f} cores"
                 )
         load_after = os.getloadavg()
     return {
@@ -393,6 +518,8 @@ def table(report: dict) -> str:
         headers += [f"c={c} req/s", f"c={c} p50/p99 ms"]
     rows = []
     for name, title in ENDPOINTS.items():
+        if name not in report["endpoints"]:
+            continue
         row = [title]
         for level in report["endpoints"][name]:
             err = f" ({level['errors']} errors)" if level["errors"] else ""
@@ -424,10 +551,37 @@ def main(argv=None) -> None:
     parser.add_argument("--requests", type=int, default=4000, help="at most, per level")
     parser.add_argument("--quick", action="store_true", help="2k meetings, short levels")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument(
+        "--client",
+        choices=("lean", "http.client"),
+        default="lean",
+        help="how the load generator reads responses (http.client: as before 2026-11-28)",
+    )
+    parser.add_argument(
+        "--only", help="comma-separated endpoints to measure (default: all); docs untouched"
+    )
+    parser.add_argument(
+        "--levels", help="comma-separated concurrency levels (default 1,8,32); docs untouched"
+    )
     parser.add_argument("--out", default=str(common.OUT_DIR / "http.json"))
     parser.add_argument("--child-build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global CLIENT
+    CLIENT = args.client
+    args.endpoints = list(ENDPOINTS)
+    if args.only:
+        args.endpoints = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = set(args.endpoints) - set(ENDPOINTS)
+        if unknown:
+            parser.error(f"unknown endpoints {sorted(unknown)} (known: {', '.join(ENDPOINTS)})")
+        if args.out == str(common.OUT_DIR / "http.json"):  # a partial run: not the docs' file
+            args.out = str(common.OUT_DIR / f"http-{'-'.join(args.endpoints)}.json")
+    args.concurrency = list(CONCURRENCY)
+    if args.levels:
+        args.concurrency = [int(c) for c in args.levels.split(",")]
+        if args.out == str(common.OUT_DIR / "http.json"):  # a partial run: not the docs' file
+            args.out = str(common.OUT_DIR / "http-levels.json")
     if args.child_build:
         child_build(args)
         return
@@ -442,18 +596,21 @@ def main(argv=None) -> None:
         "machine": common.machine_info(),
         "size": args.size,
         "server": {"workers": args.workers, "threads": args.threads, "database": "sqlite"},
+        "client": args.client,
         "limits": {"seconds": args.seconds, "requests": args.requests},
         "build": data["build"],
         **measured,
         "command": "bench/http_load.py " + " ".join(sys.argv[1:] if argv is None else argv),
     }
-    report["verdicts"] = verdicts(report)
+    complete = set(ENDPOINTS) <= set(report["endpoints"]) and args.concurrency == list(CONCURRENCY)
+    report["verdicts"] = verdicts(report) if complete else {}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
-    print(table(report))
-    print()
-    print(goals_table(report))
+    if complete:
+        print(table(report))
+        print()
+        print(goals_table(report))
     common.log(f"wrote {out}")
 
 

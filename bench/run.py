@@ -59,6 +59,12 @@ def command(step: str, quick: bool, out_dir: Path) -> list[str] | None:
     return argv
 
 
+CLIENTS = {
+    "lean": "one reused buffer per connection, bytes counted, not kept",
+    "http.client": "http.client, each body read whole",
+}
+
+
 def serving_section(out_dir: Path) -> str:
     import http_load
     import memory
@@ -72,18 +78,26 @@ def serving_section(out_dir: Path) -> str:
         parts += [
             f"Measured {m['date']} with `{report['command']}` on {m['cpu']}, {m['cores']} cores, "
             f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}: gunicorn with "
-            f"{server['workers']} workers × {server['threads']} threads (gthread), DEBUG off, "
+            f"{server['workers']} workers × {server['threads']} threads "
+            f"({'gthread' if server['threads'] > 1 else 'sync'}), DEBUG off, "
             f"SQLite with {common.size_label(report['size'])} synthetic meetings, the load "
-            f"generator in the same machine (loopback, one keep-alive connection per thread), "
+            f"generator in the same machine (loopback, one keep-alive connection per thread, "
+            f"bodies read by {CLIENTS.get(report.get('client', 'http.client'))}), "
             f"each level at most {report['limits']['requests']} requests or "
             f"{report['limits']['seconds']:g} s. The feed is "
             f"{report['feed']['bytes'] / 2**20:.1f} MB ({report['feed']['gzip_bytes'] / 2**20:.1f}"
             " MB gzipped).",
             "",
-            f"**The machine was shared and busy**: load average (1 min) {load[0]:.1f} before and "
-            f"{load[3]:.1f} after, on {m['cores']} cores, so every figure here is lower and "
-            "noisier than on an idle machine; read each against the trivial endpoint's, "
-            "measured the same way minutes apart.",
+            (
+                f"**The machine was shared and busy**: load average (1 min) {load[0]:.1f} "
+                f"before and {load[3]:.1f} after, on {m['cores']} cores, so every figure here "
+                "is lower and noisier than on an idle machine; read each against the trivial "
+                "endpoint's, measured the same way minutes apart."
+                if max(load[0], load[3]) >= m["cores"]
+                else f"Load average (1 min) {load[0]:.1f} before and {load[3]:.1f} after, on "
+                f"{m['cores']} cores; read each figure against the trivial endpoint's, "
+                "measured the same way minutes apart."
+            ),
             "",
             http_load.table(report),
             "",

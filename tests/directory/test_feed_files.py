@@ -312,3 +312,31 @@ def test_an_import_that_changes_the_directory_renders_the_feed(renders, settings
     call_command("import", *args, stdout=StringIO())  # unchanged: nothing to render
     call_command("import", *args, "--no-render-feeds", stdout=StringIO())
     assert len(renders) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_the_wsgi_server_is_handed_the_file_itself_for_sendfile(settings, encoding):
+    """Through every middleware, the feed reaches the WSGI server as the open file
+    (wsgi.file_wrapper), which gunicorn sends with sendfile: no copy in the worker."""
+    from wsgiref.util import FileWrapper
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    from tests.serving.test_head import same_connection
+
+    make_meeting()
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=URL, REQUEST_METHOD="GET", QUERY_STRING="", HTTP_ACCEPT_ENCODING=encoding
+    )
+    environ["wsgi.file_wrapper"] = FileWrapper
+    with same_connection():
+        result = WSGIHandler()(environ, lambda *args: None)
+    try:
+        assert isinstance(result, FileWrapper)
+        name = result.filelike.name
+        assert name.startswith(str(feed_files.folder(settings.FEED_CACHE_DIR)))
+        assert name.endswith(".json.gz" if encoding == "gzip" else ".json")
+    finally:
+        result.close()
