@@ -185,7 +185,11 @@ def _build_in_background(using: str) -> None:
             index.size,
             index.nbytes / 2**20,
             time.monotonic() - started,
-            "in use" if swapped else "discarded (the directory changed meanwhile)",
+            (
+                ("in use" if index.enabled else "not used (a small directory: SQL answers)")
+                if swapped
+                else "discarded (the directory changed meanwhile)"
+            ),
         )
     except Exception as exc:
         with _lock:
