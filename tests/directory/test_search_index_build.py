@@ -265,3 +265,85 @@ def test_the_rows_and_the_stamp_come_from_one_snapshot(directory, monkeypatch):
 def connection_is_in_memory_sqlite() -> bool:
     db = connections["default"]
     return db.vendor == "sqlite" and db.is_in_memory_db()
+
+
+SQLITE_SNAPSHOT_SCRIPT = """
+import threading
+from datetime import time
+
+import django
+
+django.setup()
+from django.core.management import call_command
+from django.db import connections
+
+call_command("migrate", verbosity=0)
+from mutualaid.directory import search_index
+from mutualaid.directory.models import Fellowship, Meeting
+
+aa = Fellowship.objects.get(code="AA")
+
+
+def meeting(name):
+    return Meeting(
+        fellowship=aa, name=name, weekday=3, start_time=time(18, 0),
+        timezone="Europe/London", latitude=51.5, longitude=-0.12,
+    )
+
+
+for i in range(5):
+    meeting(f"Before {i}").save()
+real = search_index._generation
+added = []
+
+
+def then_someone_writes(using):
+    stamp = real(using)
+    if not added:
+
+        def write():
+            m = meeting("Committed mid-build")
+            m.save()
+            added.append(m.pk)
+            connections["default"].close()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join(60)
+    return stamp
+
+
+search_index._generation = then_someone_writes
+index = search_index.NearIndex.build("default")
+assert added, "the writer did not commit (locked out by the build?)"
+assert index.stamp[-1] < added[0], (index.stamp, added)
+assert added[0] not in index.placed.ids.tolist()
+assert len(index.placed) == 5
+assert real("default") != index.stamp
+print("ok")
+"""
+
+
+def test_the_rows_and_the_stamp_come_from_one_snapshot_on_sqlite(tmp_path):
+    """The same on an SQLite file in WAL mode, as in production (the test database is in
+    memory): the build's deferred read transaction keeps one snapshot and does not keep
+    a writer out."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mutualaid.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'snapshot.sqlite3'}",
+        "SEARCH_INDEX_MIN_MEETINGS": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SQLITE_SNAPSHOT_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
