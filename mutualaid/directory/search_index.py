@@ -525,7 +525,10 @@ class NearIndex:
             stamp = _generation(using)
             fellowships = list(Fellowship.objects.using(using))
             built = _Builder((_converter(conn, "start_time"), _converter(conn, "series_anchor")))
-            cursor = conn.chunked_cursor()  # server-side on PostgreSQL
+            if conn.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+                cursor = conn.cursor()  # behind a pooler that cannot keep them
+            else:
+                cursor = conn.chunked_cursor()  # server-side on PostgreSQL
             try:
                 cursor.execute(sql, params)
                 while rows := cursor.fetchmany(FETCH_ROWS):
