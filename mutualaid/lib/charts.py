@@ -238,8 +238,14 @@ def _ticks(low: float, high: float, length: float, *, vertical: bool = False) ->
     return [float(v) for v in values if low - span <= v <= high + span]
 
 
-def _tick_label(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3g}"
+def _tick_labels(ticks: list[float]) -> list[str]:
+    """As matplotlib's default formatter: the same decimals for every tick, a true minus."""
+    decimals = next(
+        (d for d in range(7) if all(abs(round(t, d) - t) <= 1e-9 * max(1, abs(t)) for t in ticks)),
+        6,
+    )
+    return [f"{t:.{decimals}f}".replace("-", "\u2212") if round(t, decimals) else
+            f"{0:.{decimals}f}" for t in ticks]  # fmt: skip
 
 
 class _Canvas:
@@ -480,7 +486,7 @@ def bar_chart(
                            y(middle + band * 0.45) - y(middle - band * 0.45), OKABE_ITO[s % 7])  # fmt: skip
                 c.text(x(width + top * 0.01), y(middle), _label(value, unit), size=8)
         c.axes_lines()
-        c.x_ticks([(x(t), _tick_label(t)) for t in ticks])
+        c.x_ticks(list(zip([x(t) for t in ticks], _tick_labels(ticks), strict=True)))
         c.y_ticks([(y(i), label) for i, label in enumerate(wrapped)])
         c.x_label(xlabel)
         if len(names) > 1:
@@ -585,7 +591,7 @@ def line_chart(
         c.axes_lines()
         rotate = len(x) >= 8
         c.x_ticks([(px(i), label) for i, label in enumerate(x)], rotate=rotate)
-        c.y_ticks([(py(t), _tick_label(t)) for t in ticks])
+        c.y_ticks(list(zip([py(t) for t in ticks], _tick_labels(ticks), strict=True)))
         c.y_label(ylabel)
         c.x_label(xlabel, below=36 if rotate else 19)
         if len(series) > 1:
@@ -718,7 +724,7 @@ def histogram(
             c.text(x(i), y(v) - 2, _label(v), size=8, anchor="middle", baseline="auto")
         c.axes_lines()
         c.x_ticks([(x(i), label) for i, label in enumerate(labels)])
-        c.y_ticks([(y(t), _tick_label(t)) for t in ticks])
+        c.y_ticks(list(zip([y(t) for t in ticks], _tick_labels(ticks), strict=True)))
         c.x_label(xlabel)
         c.y_label(ylabel, offset=30)
 
@@ -814,6 +820,99 @@ def grid_map(
     rows = [[round(lat, 4), round(lng, 4), round(grid[i][j], 2)]
             for i, lat in enumerate(lats) for j, lng in enumerate(lngs)
             if not math.isnan(grid[i][j])]  # fmt: skip
+
+    def vector(c: _Canvas) -> None:
+        n_lat, n_lng = len(lats), len(lngs)
+        half_lat = (lats[-1] - lats[0]) / max(1, n_lat - 1) / 2 if n_lat > 1 else 0.005
+        half_lng = (lngs[-1] - lngs[0]) / max(1, n_lng - 1) / 2 if n_lng > 1 else 0.005
+        west, east = lngs[0] - half_lng, lngs[-1] + half_lng
+        south, north = lats[0] - half_lat, lats[-1] + half_lat
+        # matplotlib's set_aspect (box adjusted, centred): a km is as long either way
+        aspect = 1 / max(0.1, math.cos(math.radians(sum(lats) / max(1, n_lat))))
+        box_w, box_h = c.x1 - c.x0, c.y1 - c.y0
+        wanted = (north - south) * aspect / (east - west)
+        if wanted > box_h / box_w:
+            width = box_h / wanted
+            c.x0, c.x1 = c.x0 + (box_w - width) / 2, c.x0 + (box_w + width) / 2
+        else:
+            height = box_w * wanted
+            c.y0, c.y1 = c.y0 + (box_h - height) / 2, c.y0 + (box_h + height) / 2
+
+        def px(lng):
+            return c.x0 + (c.x1 - c.x0) * (lng - west) / (east - west)
+
+        def py(lat):
+            return c.y1 - (c.y1 - c.y0) * (lat - south) / (north - south)
+
+        def band(v):  # BoundaryNorm: each band includes its lower bound
+            return 0 if v < threshold_km / 2 else 1 if v < threshold_km else 2
+
+        colours = ["#56B4E9", "#F0E442", "#D55E00"]
+        c.parts.append(
+            '<defs><pattern id="gap-hatch" patternUnits="userSpaceOnUse" width="9" height="9">'
+            f'<path d="M 0 9 L 9 0" stroke="{INK}" stroke-width="0.8"/></pattern></defs>'
+        )
+        hatched = []
+        for i in range(n_lat):
+            for j in range(n_lng):
+                v = grid[i][j]
+                if math.isnan(v):
+                    continue
+                x, y = px(lngs[j] - half_lng), py(lats[i] + half_lat)
+                w, h = px(lngs[j] + half_lng) - x, py(lats[i] - half_lat) - y
+                c.rect(x, y, w + 0.5, h + 0.5, colours[band(v)])
+                if v > threshold_km:
+                    hatched.append(f"M {_n(x)} {_n(y)} h {_n(w)} v {_n(h)} h {_n(-w)} Z")
+        if hatched:
+            c.parts.append(f'<path d="{" ".join(hatched)}" fill="url(#gap-hatch)"/>')
+        # the edge of the gap: between a cell beyond N and a neighbour within it
+        edges = []
+        for i in range(n_lat):
+            for j in range(n_lng):
+                v = grid[i][j]
+                if math.isnan(v) or v <= threshold_km:
+                    continue
+                for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                    a, b = i + di, j + dj
+                    if not (0 <= a < n_lat and 0 <= b < n_lng):
+                        continue
+                    other = grid[a][b]
+                    if math.isnan(other) or other > threshold_km:
+                        continue
+                    if di:
+                        lat = lats[i] + di * half_lat
+                        edges.append(f"M {_n(px(lngs[j] - half_lng))} {_n(py(lat))} "
+                                     f"H {_n(px(lngs[j] + half_lng))}")  # fmt: skip
+                    else:
+                        lng = lngs[j] + dj * half_lng
+                        edges.append(f"M {_n(px(lng))} {_n(py(lats[i] - half_lat))} "
+                                     f"V {_n(py(lats[i] + half_lat))}")  # fmt: skip
+        if edges:
+            c.parts.append(f'<path d="{" ".join(edges)}" fill="none" stroke="{INK}" '
+                           'stroke-width="1"/>')  # fmt: skip
+        for lat, lng in points:
+            c.parts.append(f'<circle cx="{_n(px(lng))}" cy="{_n(py(lat))}" r="1.2" fill="{INK}"/>')
+        for name, lat, lng in places:
+            c.text(px(lng) + 2.2, py(lat) - 2.2, name, size=7, baseline="auto")
+        c.line(c.x0, c.y0, c.x1, c.y0, INK)
+        c.line(c.x1, c.y0, c.x1, c.y1, INK)
+        c.axes_lines()
+        across = _ticks(west, east, c.x1 - c.x0)
+        up = _ticks(south, north, c.y1 - c.y0, vertical=True)
+        c.x_ticks(list(zip([px(t) for t in across], _tick_labels(across), strict=True)))
+        c.y_ticks(list(zip([py(t) for t in up], _tick_labels(up), strict=True)))
+        c.x_label(labels[0])
+        c.y_label(labels[1], offset=44)
+        legend_x, legend_y = c.x1 + (c.x1 - c.x0) * 0.01 + 4, c.y0 + 2
+        keys = [within % {"km": f"{threshold_km / 2:g}"}, within % {"km": f"{threshold_km:g}"},
+                beyond_label]  # fmt: skip
+        for k, key in enumerate(keys):
+            y = legend_y + 10 * k
+            c.rect(legend_x, y, 14, 7, colours[k])
+            if k == 2:
+                c.rect(legend_x, y, 14, 7, "url(#gap-hatch)")
+            c.text(legend_x + 18, y + 3.5, key, size=7)
+
     return Chart(
         title=title,
         description=summary,
@@ -822,4 +921,5 @@ def grid_map(
         draw=draw,
         size=(7.0, 5.2),
         margins=(60, 110, 12, 45),
+        vector=vector,
     )
