@@ -299,6 +299,9 @@ GENERATION_MEMO_SECONDS = float(os.environ.get("GENERATION_MEMO_SECONDS", "0" if
 # their gzip), then served from disk with sendfile (mutualaid/directory/feed_files.py). On
 # several machines: shared storage, or each machine renders its own (docs/deploy.md).
 FEED_CACHE_DIR = Path(os.environ.get("FEED_CACHE_DIR", VAR_DIR / "feeds"))
+# After a change, readers get the previous rendering while a thread renders the new one
+# (0: the first reader after a change renders it, and waits).
+FEED_RENDER_IN_BACKGROUND = env_bool("FEED_RENDER_IN_BACKGROUND", True)
 # Searches near a point use an in-process NumPy index of listed meetings
 # (mutualaid/directory/search_index.py) once the directory lists this many; 0 always.
 SEARCH_INDEX = os.environ.get("SEARCH_INDEX", "on") != "off"

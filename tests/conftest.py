@@ -41,10 +41,15 @@ _feed_dirs = iter(range(10**9))
 @pytest.fixture(autouse=True)
 def _own_feed_cache_dir(tmp_path_factory):
     """Each test renders its Meeting Guide feed files into its own folder (created only
-    when a feed is rendered), never into var/feeds nor into another test's."""
+    when a feed is rendered), never into var/feeds nor into another test's, and in the
+    request that needs them."""
     from django.conf import settings
 
-    before = settings.FEED_CACHE_DIR
+    before = settings.FEED_CACHE_DIR, settings.FEED_RENDER_IN_BACKGROUND
     settings.FEED_CACHE_DIR = tmp_path_factory.getbasetemp() / "feeds" / str(next(_feed_dirs))
+    # A rendering thread would read through its own connection, outside the test's
+    # transaction: tests render in the request (tests/directory/test_feed_files.py covers
+    # background rendering).
+    settings.FEED_RENDER_IN_BACKGROUND = False
     yield
-    settings.FEED_CACHE_DIR = before
+    settings.FEED_CACHE_DIR, settings.FEED_RENDER_IN_BACKGROUND = before

@@ -32,7 +32,10 @@ Rules:
   rendering of it is already there (another process finished it meanwhile).
 - While another process renders, a reader that finds an older complete rendering of the
   same key serves that (the previous generation, older by at most one rendering) rather
-  than wait; with none it waits for the lock and then serves the new file.
+  than wait; with none it waits for the lock and then serves the new file. With
+  settings.FEED_RENDER_IN_BACKGROUND (the default) a reader that finds only an older
+  rendering serves it and starts the rendering in a thread, so no request waits for one
+  except the very first (a 1M-meeting feed takes ~40 s: longer than a sync worker may).
 - After a rendering, the files of every other generation are removed.
 """
 
@@ -42,6 +45,7 @@ import fcntl
 import functools
 import gzip
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -141,10 +145,16 @@ def open_feed(
     gzipped: bool,
     refresh: Callable[[], str] | None = None,
     directory: Path | str | None = None,
+    background: bool = False,
 ) -> FeedFile:
     """The rendering of `key` for generation `token` (or, while another process renders
     it, the previous one), rendered here first if need be. render() yields the feed's
-    bytes in pieces; refresh() gives the latest generation token (read under the lock)."""
+    bytes in pieces; refresh() gives the latest generation token (read under the lock).
+
+    background=True: when an older complete rendering is on disk, serve it at once and
+    render the new one in a thread of this process (stale while it renders), so that no
+    request waits for a rendering (at 1M meetings ~40 s: longer than a sync worker's
+    timeout). Only a feed never rendered before is rendered in the request."""
     where = folder(directory)
     gen = generation_id(token)
     for _ in range(5):
@@ -152,6 +162,14 @@ def open_feed(
             return _open(where, key, gen, gzipped)
         except FileNotFoundError:
             pass  # not rendered yet, or removed since (a newer generation was rendered)
+        if background:
+            older = newest(key, directory=directory)
+            if older is not None:
+                render_in_background(key, token, render, refresh=refresh, directory=directory)
+                try:
+                    return _open(where, key, older, gzipped)
+                except FileNotFoundError:
+                    continue  # removed meanwhile: a newer one is there now
         gen = ensure(key, token, render, refresh=refresh, directory=directory)
     raise RuntimeError(f"the feed {key} kept disappearing from {where}")  # pragma: no cover
 
@@ -186,6 +204,45 @@ def ensure(
             _write(where, key, gen, token, render)
         clean(keep=gen, directory=directory)
         return gen
+
+
+# (folder, key) -> the thread rendering it in this process, if any.
+_renderers: dict[tuple[str, str], threading.Thread] = {}
+_renderers_lock = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def render_in_background(
+    key: str,
+    token: str,
+    render: Callable[[], Iterable[bytes]],
+    *,
+    refresh: Callable[[], str] | None = None,
+    directory: Path | str | None = None,
+) -> threading.Thread:
+    """Start (unless one runs already in this process) a thread that renders key's latest
+    generation; another process rendering it meanwhile makes the thread return at once.
+    The thread closes the database connections it opened."""
+    slot = (str(folder(directory)), key)
+    with _renderers_lock:
+        running = _renderers.get(slot)
+        if running is not None and running.is_alive():
+            return running
+
+        def run():
+            try:
+                ensure(key, token, render, refresh=refresh, directory=directory)
+            except Exception:
+                logger.exception("rendering the feed %s in the background failed", key)
+            finally:
+                from django.db import connections
+
+                connections.close_all()
+
+        thread = threading.Thread(target=run, name=f"feed-{key[:12]}", daemon=True)
+        _renderers[slot] = thread
+        thread.start()
+        return thread
 
 
 def newest(key: str, *, directory: Path | str | None = None) -> str | None:

@@ -139,6 +139,7 @@ def open_feed(
         lambda: iter_feed(base_url=base_url, fellowship=fellowship),
         gzipped=gzipped,
         refresh=lambda: directory_cache.generation_token(fresh=True),
+        background=settings.FEED_RENDER_IN_BACKGROUND,
     )
 
 

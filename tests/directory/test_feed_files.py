@@ -340,3 +340,61 @@ def test_the_wsgi_server_is_handed_the_file_itself_for_sendfile(settings, encodi
         assert name.endswith(".json.gz" if encoding == "gzip" else ".json")
     finally:
         result.close()
+
+
+# --- rendering in the background ------------------------------------------------------
+
+
+def test_in_the_background_readers_get_the_previous_rendering_meanwhile(tmp_path):
+    read(feed_files.open_feed("k", TOKEN_1, pieces(b"[1]"), gzipped=False, directory=tmp_path))
+    started, finish = threading.Event(), threading.Event()
+    calls = []
+
+    def slow():
+        calls.append(threading.current_thread().name)
+        started.set()
+        assert finish.wait(10)
+        yield b"[2]"
+
+    options = {"gzipped": False, "directory": tmp_path, "background": True}
+    first = feed_files.open_feed("k", TOKEN_2, slow, **options)  # returns at once
+    assert read(first) == b"[1]" and first.gen == feed_files.generation_id(TOKEN_1)
+    assert started.wait(10)
+    again = feed_files.open_feed("k", TOKEN_2, slow, **options)
+    assert read(again) == b"[1]"
+    finish.set()
+    feed_files._renderers[(str(feed_files.folder(tmp_path)), "k")].join(10)
+    assert len(calls) == 1 and calls[0] != threading.current_thread().name
+    assert read(feed_files.open_feed("k", TOKEN_2, slow, **options)) == b"[2]"
+    gen_2 = feed_files.generation_id(TOKEN_2)
+    assert files(tmp_path) == [f"k.{gen_2}.json", f"k.{gen_2}.json.gz"]
+
+
+def test_in_the_background_a_first_rendering_is_still_made_in_the_request(tmp_path):
+    feed = feed_files.open_feed(
+        "k", TOKEN_1, pieces(b"[1]"), gzipped=False, directory=tmp_path, background=True
+    )
+    assert read(feed) == b"[1]"
+    assert (str(feed_files.folder(tmp_path)), "k") not in feed_files._renderers
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_after_an_edit_the_view_serves_the_previous_feed_until_the_new_one_is_rendered(
+    settings,
+):
+    settings.FEED_RENDER_IN_BACKGROUND = True
+    meeting = make_meeting(name="Before")
+    client = Client()
+    first = client.get(URL)
+    assert [i["name"] for i in feed_json(first)] == ["Before"]
+    meeting.name = "After"
+    meeting.save()
+    stale = client.get(URL)
+    assert stale["ETag"] == first["ETag"]
+    assert [i["name"] for i in feed_json(stale)] == ["Before"]
+    # The stale file was served at once; a thread renders the new generation.
+    where = str(feed_files.folder(settings.FEED_CACHE_DIR))
+    feed_files._renderers[(where, feeds_views.feed_key("http://testserver"))].join(30)
+    fresh = client.get(URL)
+    assert [i["name"] for i in feed_json(fresh)] == ["After"]
+    assert fresh["ETag"] != first["ETag"]
