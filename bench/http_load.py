@@ -41,6 +41,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,8 +141,6 @@ def server_env(database_url: str) -> dict:
         "LOG_LEVEL": "ERROR",
         # No worker restarts within a run.
         "WEB_MAX_REQUESTS": "0",
-        # The rendered feed files (mutualaid/directory/feed_files.py) beside the database.
-        "FEED_CACHE_DIR": str(var_dir() / "feeds"),
     }
 
 
@@ -150,7 +149,15 @@ class Server:
 
     def __init__(self, database_url: str, *, workers: int, threads: int, extra_env=None):
         self.port = free_port()
-        self.env = {**server_env(database_url), **(extra_env or {})}
+        # The rendered feed files (mutualaid/directory/feed_files.py): this server's own
+        # folder, removed when it stops (each run's port makes new feed keys).
+        var_dir().mkdir(parents=True, exist_ok=True)
+        self.feed_dir = tempfile.mkdtemp(prefix="feeds-", dir=var_dir())
+        self.env = {
+            **server_env(database_url),
+            "FEED_CACHE_DIR": self.feed_dir,
+            **(extra_env or {}),
+        }
         self.workers, self.threads = workers, threads
         self.proc: subprocess.Popen | None = None
 
@@ -201,6 +208,7 @@ class Server:
         if "WORKER TIMEOUT" in self.output():
             common.log("  warning: gunicorn killed a worker that took too long (see its log)")
         self.log.close()
+        shutil.rmtree(self.feed_dir, ignore_errors=True)
 
     def __enter__(self) -> Server:
         return self.start()
