@@ -265,6 +265,9 @@ def _snapshot(conn):
         yield
 
 
+_UNKNOWN = object()
+
+
 class _Bits:
     """The distinct packed ',a,b,' values of a column (types, languages) and their tokens
     as 128-bit masks: meetings hold a value's number; a query makes a yes/no table over
@@ -307,19 +310,21 @@ class _Bits:
     def all_of(self, tokens) -> np.ndarray | None:
         """Yes/no by value number: has every one of these tokens; None: no value has."""
         key = ("all", *tokens)
-        if key not in self._memo:
+        table = self._memo.get(key, _UNKNOWN)
+        if table is _UNKNOWN:
             bits = self.mask(tokens)
             table = None
             if bits is not None:
                 want_lo, want_hi = np.uint64(bits[0]), np.uint64(bits[1])
                 table = ((self.lo & want_lo) == want_lo) & ((self.hi & want_hi) == want_hi)
             self._remember(key, table)
-        return self._memo[key]
+        return table
 
     def any_of(self, tokens) -> np.ndarray | None:
         """Yes/no by value number: has at least one of these tokens; None: no value has."""
         key = ("any", *tokens)
-        if key not in self._memo:
+        table = self._memo.get(key, _UNKNOWN)
+        if table is _UNKNOWN:
             known = [t for t in tokens if t in self.bit]
             table = None
             if known:
@@ -329,9 +334,11 @@ class _Bits:
                     any_lo, any_hi = any_lo | w_lo, any_hi | w_hi
                 table = ((self.lo & np.uint64(any_lo)) != 0) | ((self.hi & np.uint64(any_hi)) != 0)
             self._remember(key, table)
-        return self._memo[key]
+        return table
 
     def _remember(self, key, table) -> None:
+        # Shared by a worker's threads: a table is returned from the local, never re-read
+        # from the memo another thread may be clearing.
         if len(self._memo) >= 512:
             self._memo.clear()
         self._memo[key] = table
@@ -361,7 +368,7 @@ def _narrow(values: np.ndarray) -> np.ndarray:
 class _Builder:
     """Rows of the listed-meeting SELECT, chunk by chunk, into per-chunk arrays."""
 
-    # column -> build-time dtype (wide; _Part narrows each one when it is sorted)
+    # column -> dtype as read (chunks are then narrowed, and each column again when sorted)
     FIELDS = {
         "ids": np.int64,
         "lat": np.float64,
