@@ -17,7 +17,8 @@ resident memory (VmRSS) and its peak (VmHWM) from /proc after each step:
     searches (index) + 180 more uncached searches at new centres, answered by the index
     pages        + 60 meeting pages and 20 result pages
     feed (one fellowship) + the Meeting Guide feed of one fellowship
-    feed (all)   + the whole directory's feed, rendered and kept in memory (gzip too)
+    feed (all)   + the whole directory's feed (rendered to a file once per change, then
+                 sent from disk: no worker holds it)
 
 Writes bench/out/memory.json; bench/run.py puts the table into docs/performance.md.
 """
@@ -159,7 +160,7 @@ def run_steps(args, url: str, data: dict) -> list[dict]:
                 "feed (all)",
                 ["/feeds/meeting-guide.json"],
                 {"Accept-Encoding": "gzip"},
-                note="the whole directory, held in memory",
+                note="the whole directory, from its file",
             )
     return steps
 
