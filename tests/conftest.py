@@ -45,11 +45,21 @@ def _own_feed_cache_dir(tmp_path_factory):
     request that needs them."""
     from django.conf import settings
 
-    before = settings.FEED_CACHE_DIR, settings.FEED_RENDER_IN_BACKGROUND
+    before = (
+        settings.FEED_CACHE_DIR,
+        settings.FEED_RENDER_IN_BACKGROUND,
+        settings.SEARCH_INDEX_BUILD,
+    )
     settings.FEED_CACHE_DIR = tmp_path_factory.getbasetemp() / "feeds" / str(next(_feed_dirs))
-    # A rendering thread would read through its own connection, outside the test's
-    # transaction: tests render in the request (tests/directory/test_feed_files.py covers
-    # background rendering).
+    # A rendering or index-building thread would read through its own connection, outside
+    # the test's transaction (and on the shared in-memory SQLite database could find a
+    # table locked by the test): tests render and build in the request.
+    # tests/directory/test_feed_files.py and test_search_index_build.py cover the threads.
     settings.FEED_RENDER_IN_BACKGROUND = False
+    settings.SEARCH_INDEX_BUILD = "inline"
     yield
-    settings.FEED_CACHE_DIR, settings.FEED_RENDER_IN_BACKGROUND = before
+    (
+        settings.FEED_CACHE_DIR,
+        settings.FEED_RENDER_IN_BACKGROUND,
+        settings.SEARCH_INDEX_BUILD,
+    ) = before
