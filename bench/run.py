@@ -90,12 +90,15 @@ def serving_section(out_dir: Path) -> str:
             "",
             (
                 f"**The machine was shared and busy**: load average (1 min) {load[0]:.1f} "
-                f"before and {load[3]:.1f} after, on {m['cores']} cores, so every figure here "
+                f"before and {load[3]:.1f} after (the benchmark's own load included), on "
+                f"{m['cores']} cores, so every figure here "
                 "is lower and noisier than on an idle machine; read each against the trivial "
                 "endpoint's, measured the same way minutes apart."
-                if max(load[0], load[3]) >= m["cores"]
-                else f"Load average (1 min) {load[0]:.1f} before and {load[3]:.1f} after, on "
-                f"{m['cores']} cores; read each figure against the trivial endpoint's, "
+                # Before the run: the load after it includes the benchmark's own.
+                if load[0] >= m["cores"]
+                else f"Load average (1 min) {load[0]:.1f} before and {load[3]:.1f} after (the "
+                f"benchmark's own load included), on {m['cores']} cores, nothing else running; "
+                "read each figure against the trivial endpoint's, "
                 "measured the same way minutes apart."
             ),
             "",
