@@ -30,19 +30,6 @@ def read(feed: feed_files.FeedFile) -> bytes:
         return feed.file.read()
 
 
-@pytest.fixture
-def renders(monkeypatch):
-    calls = []
-    original = feeds_views.iter_feed
-
-    def counting(**kwargs):
-        calls.append(kwargs)
-        return original(**kwargs)
-
-    monkeypatch.setattr(feeds_views, "iter_feed", counting)
-    return calls
-
-
 # --- through the view ---------------------------------------------------------------
 
 

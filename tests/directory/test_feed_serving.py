@@ -10,7 +10,7 @@ import pytest
 
 from mutualaid.accounts.models import Organisation
 from mutualaid.directory import cache as directory_cache
-from mutualaid.directory import feed_files, feeds_views
+from mutualaid.directory import feed_files
 from mutualaid.directory.duplicates import mark_duplicates
 from mutualaid.directory.feeds import MeetingRecord
 from mutualaid.directory.importing import apply_records
@@ -293,20 +293,6 @@ def test_head_and_other_methods(client):
 
 
 # --- caching and invalidation -------------------------------------------------------
-
-
-@pytest.fixture
-def renders(monkeypatch):
-    """How many times the feed was rendered from the database."""
-    calls = []
-    original = feeds_views.iter_feed
-
-    def counting(**kwargs):
-        calls.append(kwargs)
-        return original(**kwargs)
-
-    monkeypatch.setattr(feeds_views, "iter_feed", counting)
-    return calls
 
 
 def test_an_unchanged_directory_is_rendered_once(client, renders):

@@ -8,6 +8,25 @@ import re
 from mutualaid.lib import charts
 
 
+def other_kinds(lines: dict) -> list:
+    """One chart of each kind but bars: a line chart of `lines`, a heatmap, a histogram and
+    a grid map with a cell outside the area."""
+    return [
+        charts.line_chart(["0", "1", "2"], lines, title="BARC", reference=(47, "47")),
+        charts.heatmap(["Mon", "Tue"], ["18", "19"], [[1, 0.5], [0, 2]], title="When"),
+        charts.histogram({0: 3, 1: 5}, title="Choice", xlabel="fellowships", ylabel="cells"),
+        charts.grid_map(
+            [50.0, 50.01],
+            [-0.1, -0.09],
+            [[0.5, 3.0], [6.0, float("nan")]],
+            threshold_km=5,
+            points=[(50.0, -0.1)],
+            places=[("Town", 50.0, -0.1)],
+            title="Distance",
+        ),
+    ]
+
+
 def _assert_clean(svg: str) -> None:
     assert "<style" not in svg
     assert "style=" not in svg
@@ -32,22 +51,7 @@ def test_bar_chart_svg_is_clean_and_described():
 
 
 def test_every_kind_renders_clean_svg_and_png():
-    kinds = [
-        charts.line_chart(
-            ["0", "1", "2"], {"Mean": [30, None, 44]}, title="BARC", reference=(47, "47")
-        ),  # fmt: skip
-        charts.heatmap(["Mon", "Tue"], ["18", "19"], [[1, 0.5], [0, 2]], title="When"),
-        charts.histogram({0: 3, 1: 5}, title="Choice", xlabel="fellowships", ylabel="cells"),
-        charts.grid_map(
-            [50.0, 50.01],
-            [-0.1, -0.09],
-            [[0.5, 3.0], [6.0, float("nan")]],
-            threshold_km=5,
-            points=[(50.0, -0.1)],
-            places=[("Town", 50.0, -0.1)],
-            title="Distance",
-        ),  # fmt: skip
-    ]
+    kinds = other_kinds({"Mean": [30, None, 44]})
     for chart in kinds:
         _assert_clean(chart.svg())
         assert chart.png().startswith(b"\x89PNG\r\n\x1a\n")
@@ -111,25 +115,7 @@ def test_page_svg_is_written_directly_and_matches_its_table():
     for label in ("12", "*", "0", "3", "2.5", "–", "AA", "NA", "SMART", "Online"):
         assert label in texts, label
     assert svg == chart.svg(element_id="chart-y")  # the same data, the same SVG
-    for kind in (
-        charts.line_chart(
-            ["0", "1", "2"],
-            {"Mean": [30, None, 44], "B": [1, 2, 3]},
-            title="L",
-            reference=(47, "47"),
-        ),  # fmt: skip
-        charts.heatmap(["Mon", "Tue"], ["18", "19"], [[1, 0.5], [0, 2]], title="When"),
-        charts.histogram({0: 3, 1: 5}, title="Choice", xlabel="fellowships", ylabel="cells"),
-        charts.grid_map(
-            [50.0, 50.01],
-            [-0.1, -0.09],
-            [[0.5, 3.0], [6.0, float("nan")]],
-            threshold_km=5,
-            points=[(50.0, -0.1)],
-            places=[("Town", 50.0, -0.1)],
-            title="Distance",
-        ),  # fmt: skip
-    ):
+    for kind in other_kinds({"Mean": [30, None, 44], "B": [1, 2, 3]}):
         page = kind.svg()
         _assert_clean(page)
         ET.fromstring(page)
