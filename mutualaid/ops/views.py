@@ -17,7 +17,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 _migrations_applied = False
 
@@ -62,7 +62,7 @@ def _sources(now) -> list[dict]:
 
 
 @never_cache
-@require_GET
+@require_safe  # GET, and HEAD for monitors that only look at the status
 def healthz(request):
     started = time.perf_counter()
     now = timezone.now()

@@ -65,6 +65,7 @@ def test_503_when_the_database_fails_or_migrations_are_pending(client, monkeypat
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"]["pending"] == ["directory.9999_future"]
+    assert client.head("/healthz").status_code == 503  # a monitor sending HEAD sees it too
 
     monkeypatch.setattr(views, "_pending_migrations", broken)
     response = client.get("/healthz")
@@ -80,3 +81,10 @@ def test_real_pending_migration_check_sees_an_unapplied_migration(monkeypatch):
     MigrationRecorder(connection).record_unapplied("directory", "0010_meeting_version")
     monkeypatch.setattr(views, "_migrations_applied", False)
     assert "directory.0010_meeting_version" in views._pending_migrations()
+
+
+def test_monitors_may_ask_with_head(client):
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert client.post("/healthz").status_code == 405
