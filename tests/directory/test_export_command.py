@@ -123,6 +123,42 @@ def test_stdout_gets_the_exact_bytes(meetings, capfdbinary):
     assert captured == feeds_views.render_feed(base_url=None)
 
 
+def test_meeting_guide_is_written_as_it_is_rendered(meetings, tmp_path, monkeypatch):
+    """The feed goes to the file a piece at a time (the whole directory is never one bytes
+    object: ~580 MB at 1M meetings); a render failing halfway leaves the old file whole."""
+    whole = feeds_views.render_feed(base_url=None)
+    pieces = []
+    real = feeds_views.iter_feed
+
+    def counted(**kwargs):
+        for piece in real(**kwargs):
+            pieces.append(len(piece))
+            yield piece
+
+    def refused(**kwargs):
+        raise AssertionError("the export built the whole feed in memory")
+
+    monkeypatch.setattr(feeds_views, "iter_feed", counted)
+    monkeypatch.setattr(feeds_views, "render_feed", refused)
+    monkeypatch.setattr("mutualaid.directory.management.commands.export.iter_feed", counted)
+    monkeypatch.setattr("mutualaid.directory.management.commands.export.render_feed", refused)
+    monkeypatch.setattr("mutualaid.directory.feeds.meeting_guide._CHUNK", 2)
+    out = tmp_path / "feed.json"
+    export("--out", str(out))
+    assert out.read_bytes() == whole
+    assert len(pieces) > 3 and sum(pieces) == len(whole)
+
+    def breaks(**kwargs):
+        yield b"["
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("mutualaid.directory.management.commands.export.iter_feed", breaks)
+    with pytest.raises(RuntimeError):
+        export("--out", str(out))
+    assert out.read_bytes() == whole
+    assert [p.name for p in tmp_path.iterdir()] == ["feed.json"]  # no temporary left
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -35,7 +35,7 @@ from django.utils import timezone
 from mutualaid.directory.calendar import meetings_calendar
 from mutualaid.directory.feeds import INACTIVE, ONLINE, MeetingRecord
 from mutualaid.directory.feeds.meeting_guide import RENDER_FIELDS, feed_phone, schedule_note
-from mutualaid.directory.feeds_views import feed_meetings, render_feed
+from mutualaid.directory.feeds_views import feed_meetings, iter_feed, render_feed
 from mutualaid.directory.models import Fellowship
 from mutualaid.lib import schedule
 
@@ -100,36 +100,56 @@ class Command(BaseCommand):
                 )
                 raise CommandError(f"unknown fellowship {code!r} (known: {known})", returncode=2)
 
-        body = EXPORTERS[feed_format](fellowship, base_url)
+        pieces = export_pieces(feed_format, fellowship, base_url)
 
         if opts["out"]:
-            write_atomically(Path(opts["out"]), body)
-            self.stdout.write(f"wrote {feed_format} ({len(body):,} bytes) to {opts['out']}")
+            size = write_atomically(Path(opts["out"]), pieces)
+            self.stdout.write(f"wrote {feed_format} ({size:,} bytes) to {opts['out']}")
             return
         buffer = getattr(self.stdout, "buffer", None)
         if buffer is not None:
             self.stdout.flush()
-            buffer.write(body)
+            for piece in pieces:
+                buffer.write(piece)
             buffer.flush()
         else:  # a text stream, as call_command(stdout=StringIO()) gives
-            self.stdout.write(body.decode("utf-8"), ending="")
+            self.stdout.write(b"".join(pieces).decode("utf-8"), ending="")
 
 
-def write_atomically(path: Path, body: bytes) -> None:
-    """Readers of the file (a web server publishing it) see the old or the new one, whole."""
+def export_pieces(
+    feed_format: str, fellowship: Fellowship | None, base_url: str | None
+) -> Iterable[bytes]:
+    """The export's bytes in order. The Meeting Guide feed comes a thousand meetings at a
+    time, so a whole directory (~580 MB of JSON at 1M meetings) is never in memory; the
+    other formats are rendered whole."""
+    if feed_format == "meeting-guide":
+        return iter_feed(base_url=base_url, fellowship=fellowship)
+    return [EXPORTERS[feed_format](fellowship, base_url)]
+
+
+def write_atomically(path: Path, body: bytes | Iterable[bytes]) -> int:
+    """Readers of the file (a web server publishing it) see the old or the new one, whole.
+    Returns the number of bytes written."""
     directory = path.parent if str(path.parent) else Path(".")
+    pieces = [body] if isinstance(body, bytes) else body
+    written = 0
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}", returncode=2) from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(body)
+            for piece in pieces:
+                written += out.write(piece)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
         raise CommandError(f"cannot write {path}: {exc.strerror or exc}", returncode=2) from None
+    except BaseException:  # a failed render (or ^C) leaves the old file, and no temporary
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return written
 
 
 # --- the formats --------------------------------------------------------------------
