@@ -29,8 +29,9 @@ def same_connection():
 
 
 def call(method: str, path: str, **headers) -> tuple[str, dict, bytes]:
+    path, _, query = path.partition("?")
     environ = RequestFactory()._base_environ(
-        PATH_INFO=path, REQUEST_METHOD=method, QUERY_STRING="", **headers
+        PATH_INFO=path, REQUEST_METHOD=method, QUERY_STRING=query, **headers
     )
     started = {}
 
@@ -49,7 +50,7 @@ def call(method: str, path: str, **headers) -> tuple[str, dict, bytes]:
 
 @pytest.mark.parametrize(
     "path",
-    ["/feeds/meeting-guide.json", "/", "/guide/", "MEETING"],
+    ["/feeds/meeting-guide.json", "/", "/guide/", "MEETING", "/api/v1/meetings?place=Brighton"],
 )
 @pytest.mark.parametrize("encoding", ["", "gzip"])
 def test_head_has_the_headers_of_get_and_no_body(path, encoding):
@@ -70,3 +71,12 @@ def test_head_has_the_headers_of_get_and_no_body(path, encoding):
         assert head_headers["ETag"] == get_headers["ETag"]
     elif "Content-Length" in get_headers and not encoding:
         assert head_headers["Content-Length"] == get_headers["Content-Length"]
+
+
+def test_head_under_the_api_is_its_get_and_other_methods_are_still_refused():
+    make_meeting(name="Tuesday Hope")
+    status, headers, body = call("HEAD", "/api/v1/meetings")
+    assert status.startswith("200") and body == b""
+    assert headers["Content-Type"].startswith("application/json")
+    status, _, _ = call("DELETE", "/api/v1/meetings")
+    assert status.startswith("405")
