@@ -23,9 +23,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import time
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_noop
+
 # What an introduction needs the volunteer to offer (None: nothing to match).
 PHONE_CALL, MEET_BEFORE, GO_ALONG, TRANSPORT = "phone_call", "meet_before", "go_along", "transport"
 OFFERS = (PHONE_CALL, MEET_BEFORE, GO_ALONG, TRANSPORT)
+OFFER_WORDS = {
+    PHONE_CALL: gettext_noop("phone call"),
+    MEET_BEFORE: gettext_noop("meet before"),
+    GO_ALONG: gettext_noop("go along"),
+    TRANSPORT: gettext_noop("transport"),
+}
+
+
+def offer_label(offer: str) -> str:
+    """An offer in the reader's language ("does not offer ...")."""
+    return gettext(OFFER_WORDS[offer]) if offer in OFFER_WORDS else offer.replace("_", " ")
+
 
 FELLOWSHIP_MATCH, FELLOWSHIP_MISMATCH = 40.0, -20.0
 DISTANCE_POINTS, DISTANCE_LIMIT_KM = 25.0, 30.0
@@ -208,13 +223,13 @@ def availability(slots: Sequence[Slot], needed: list[tuple[int, int]]) -> str:
 def eligible(volunteer: VolunteerFacts, needs: ClientNeeds) -> str | None:
     """Why this volunteer cannot be asked at all, or None if they can."""
     if not volunteer.active:
-        return "no longer volunteering"
+        return gettext("no longer volunteering")
     if not volunteer.consented:
-        return "has not consented to be contacted"
+        return gettext("has not consented to be contacted")
     if not volunteer.contactable:
-        return "has no contact details"
+        return gettext("has no contact details")
     if needs.offer and needs.offer not in volunteer.offers:
-        return f"does not offer {needs.offer.replace('_', ' ')}"
+        return gettext("does not offer %(offer)s") % {"offer": offer_label(needs.offer)}
     return None
 
 
@@ -223,56 +238,64 @@ def score(volunteer: VolunteerFacts, meeting: MeetingFacts, needs: ClientNeeds) 
     reasons: list[str] = []
     if meeting.fellowship_code in volunteer.fellowship_codes:
         points += FELLOWSHIP_MATCH
-        reasons.append(f"member of {meeting.fellowship_code}")
+        reasons.append(gettext("member of %(code)s") % {"code": meeting.fellowship_code})
     else:
         points += FELLOWSHIP_MISMATCH
-        reasons.append(f"not a member of {meeting.fellowship_code}")
+        reasons.append(gettext("not a member of %(code)s") % {"code": meeting.fellowship_code})
 
     distance = None
     if meeting.online or needs.offer == PHONE_CALL:
         points += DISTANCE_POINTS
-        reasons.append("distance does not matter (online or by phone)")
+        reasons.append(gettext("distance does not matter (online or by phone)"))
     else:
         distance = distance_km(volunteer.lat, volunteer.lng, meeting.lat, meeting.lng)
         if distance is None:
-            reasons.append("distance unknown")
+            reasons.append(gettext("distance unknown"))
         else:
             points += DISTANCE_POINTS * max(0.0, 1.0 - distance / DISTANCE_LIMIT_KM)
-            reasons.append(f"{distance:.1f} km from the meeting")
+            reasons.append(
+                gettext("%(km)s km from the meeting") % {"km": number_format(distance, 1)}
+            )
 
     free = availability(volunteer.availability, meeting_window(meeting, needs.offer))
     if free == "yes":
         points += AVAILABLE_ALL
-        reasons.append("free at that time")
+        reasons.append(gettext("free at that time"))
     elif free == "part":
         points += AVAILABLE_PART
-        reasons.append("free for part of that time")
+        reasons.append(gettext("free for part of that time"))
     elif free == "no":
-        reasons.append("not usually free at that time")
+        reasons.append(gettext("not usually free at that time"))
 
     if needs.languages:
         shared = sorted(needs.languages & volunteer.languages)
         if shared:
             points += LANGUAGE_MATCH
-            reasons.append(f"speaks {', '.join(shared)}")
+            reasons.append(gettext("speaks %(languages)s") % {"languages": ", ".join(shared)})
         else:
             points += LANGUAGE_MISMATCH
-            reasons.append(f"does not speak {', '.join(sorted(needs.languages))}")
+            reasons.append(
+                gettext("does not speak %(languages)s")
+                % {"languages": ", ".join(sorted(needs.languages))}
+            )
 
     gender = gender_key(volunteer.gender)
     wanted = gender_key(needs.volunteer_gender)
     if wanted:
         if gender == wanted:
             points += GENDER_MATCH
-            reasons.append("matches the client's preference")
+            reasons.append(gettext("matches the client's preference"))
         else:
             points += GENDER_MISMATCH
-            reasons.append("does not match the client's preference")
+            reasons.append(gettext("does not match the client's preference"))
     goes_in = needs.offer in (MEET_BEFORE, GO_ALONG)
-    for kind, who in (("women", "woman"), ("men", "man")):
+    for kind, who, cannot in (
+        ("women", "woman", gettext_noop("cannot go into a women-only meeting")),
+        ("men", "man", gettext_noop("cannot go into a men-only meeting")),
+    ):
         if goes_in and kind in meeting.types and gender != who:
             points += GENDER_MISMATCH
-            reasons.append(f"cannot go into a {kind}-only meeting")
+            reasons.append(gettext(cannot))
     return Match(volunteer, round(points, 2), distance, free, reasons)
 
 

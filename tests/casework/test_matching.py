@@ -144,3 +144,31 @@ def test_parse_availability_gives_plain_errors():
 )
 def test_gender_key_folds_common_words(text, key):
     assert matching.gender_key(text) == key
+
+
+def test_reasons_are_in_the_keyworkers_language():
+    from django.utils import translation
+
+    womens = MeetingFacts(
+        fellowship_code="AA",
+        weekday=0,
+        start=time(19),
+        lat=BRIGHTON[0],
+        lng=BRIGHTON[1],
+        types=frozenset({"women"}),
+    )
+    man = volunteer(1, gender="man", languages=frozenset({"en"}))
+    needs = ClientNeeds(offer=matching.GO_ALONG, languages=frozenset({"es"}))
+    with translation.override("es"):
+        reasons = rank([man], womens, needs)[0].reasons
+        refused = matching.eligible(volunteer(2, offers=frozenset()), needs)
+    assert "miembro de AA" in reasons
+    assert "no habla es" in reasons
+    assert "libre a esa hora" in reasons
+    assert "no puede entrar en una reunión solo para mujeres" in reasons
+    assert any(r.startswith("a ") and r.endswith(" km de la reunión") for r in reasons), reasons
+    assert any("," in r for r in reasons if r.endswith("km de la reunión"))  # 2,3 km
+    assert refused == "no ofrece acompañar"
+    with translation.override("en"):
+        english = rank([man], womens, needs)[0].reasons
+    assert "member of AA" in english and "cannot go into a women-only meeting" in english
