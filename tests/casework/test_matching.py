@@ -23,6 +23,14 @@ MONDAY_7PM = MeetingFacts(
     fellowship_code="AA", weekday=0, start=time(19, 0), lat=BRIGHTON[0], lng=BRIGHTON[1]
 )
 MONDAY_EVENING = (Slot(0, time(18, 0), time(22, 0)),)
+WOMENS_MONDAY_7PM = MeetingFacts(
+    fellowship_code="AA",
+    weekday=0,
+    start=time(19),
+    lat=BRIGHTON[0],
+    lng=BRIGHTON[1],
+    types=frozenset({"women"}),
+)
 
 
 def volunteer(id, **fields):
@@ -94,19 +102,17 @@ def test_language_and_gender_preferences():
 
 
 def test_womens_meeting_needs_a_woman_to_go_in():
-    womens = MeetingFacts(
-        fellowship_code="AA",
-        weekday=0,
-        start=time(19),
-        lat=BRIGHTON[0],
-        lng=BRIGHTON[1],
-        types=frozenset({"women"}),
-    )
     man = volunteer(1, gender="man", lat=BRIGHTON[0], lng=BRIGHTON[1])
     woman = volunteer(2, gender="woman", lat=LONDON[0], lng=LONDON[1])
-    assert ids(rank([man, woman], womens, ClientNeeds(offer=matching.GO_ALONG))) == [2, 1]
+    assert ids(rank([man, woman], WOMENS_MONDAY_7PM, ClientNeeds(offer=matching.GO_ALONG))) == [
+        2,
+        1,
+    ]
     # A phone call needs nobody to go in: the nearer one wins.
-    assert ids(rank([man, woman], womens, ClientNeeds(offer=matching.PHONE_CALL))) == [1, 2]
+    assert ids(rank([man, woman], WOMENS_MONDAY_7PM, ClientNeeds(offer=matching.PHONE_CALL))) == [
+        1,
+        2,
+    ]
 
 
 def test_hard_limits_exclude_volunteers():
@@ -149,18 +155,10 @@ def test_gender_key_folds_common_words(text, key):
 def test_reasons_are_in_the_keyworkers_language():
     from django.utils import translation
 
-    womens = MeetingFacts(
-        fellowship_code="AA",
-        weekday=0,
-        start=time(19),
-        lat=BRIGHTON[0],
-        lng=BRIGHTON[1],
-        types=frozenset({"women"}),
-    )
     man = volunteer(1, gender="man", languages=frozenset({"en"}))
     needs = ClientNeeds(offer=matching.GO_ALONG, languages=frozenset({"es"}))
     with translation.override("es"):
-        reasons = rank([man], womens, needs)[0].reasons
+        reasons = rank([man], WOMENS_MONDAY_7PM, needs)[0].reasons
         refused = matching.eligible(volunteer(2, offers=frozenset()), needs)
     assert "miembro de AA" in reasons
     assert "no habla es" in reasons
@@ -170,5 +168,5 @@ def test_reasons_are_in_the_keyworkers_language():
     assert any("," in r for r in reasons if r.endswith("km de la reunión"))  # 2,3 km
     assert refused == "no ofrece acompañar"
     with translation.override("en"):
-        english = rank([man], womens, needs)[0].reasons
+        english = rank([man], WOMENS_MONDAY_7PM, needs)[0].reasons
     assert "member of AA" in english and "cannot go into a women-only meeting" in english
