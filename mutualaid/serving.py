@@ -78,12 +78,12 @@ class HeadWithoutBodyMiddleware:
     """HEAD: the response's headers, no body bytes (RFC 9110 9.3.2). A file being
     streamed (the feeds) is closed unread; Content-Length stays what GET would send."""
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
     # django-ninja routes an operation by its declared methods only, so a HEAD under the
     # API was a 405: it is answered as the GET it mirrors (GET is safe by definition).
     HEAD_AS_GET_PREFIXES = ("/api/",)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
 
     def __call__(self, request):
         head = request.method == "HEAD"

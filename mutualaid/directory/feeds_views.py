@@ -41,7 +41,7 @@ from django.utils import translation
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
-from mutualaid.serving import accepts_gzip as accepts_gzip_header
+from mutualaid.serving import accepts_gzip
 
 from . import cache as directory_cache
 from . import feed_files
@@ -178,10 +178,6 @@ def render_feeds_after_change(stderr=None) -> None:
 # --- the view -----------------------------------------------------------------------
 
 
-def accepts_gzip(request: HttpRequest) -> bool:
-    return accepts_gzip_header(request.headers.get("Accept-Encoding", ""))
-
-
 def _error(message: str, status: int = 400) -> HttpResponse:
     response = HttpResponse(
         json.dumps({"error": message}, ensure_ascii=False), status=status, content_type=JSON_TYPE
@@ -202,7 +198,7 @@ def meeting_guide_feed(request: HttpRequest) -> HttpResponse:
     base_url = request.build_absolute_uri("/")[:-1]
     key = feed_key(base_url, fellowship)
     token = directory_cache.generation_token()
-    use_gzip = accepts_gzip(request)
+    use_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     headers = {
         "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}",
         "Vary": "Accept-Encoding",
